@@ -1,0 +1,197 @@
+"""The WSGI application (Backend API, browser endpoints, control panel) and a threaded server around it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from clerk_emulator import bapi, control, fapi
+from clerk_emulator.errors import ClerkAPIError, unauthenticated
+from clerk_emulator.params import Query
+from clerk_emulator.state import DEFAULT_SECRET_KEY, Emulator, Fault
+from clerk_emulator.webhooks import WebhookDispatcher
+
+logger = logging.getLogger("clerk_emulator")
+MAX_BODY_BYTES = 1_000_000
+DEFAULT_FAULT_CODES = {
+    400: "bad_request",
+    401: "authentication_invalid",
+    403: "resource_forbidden",
+    404: "resource_not_found",
+    409: "conflict",
+    422: "form_param_value_invalid",
+    429: "too_many_requests",
+    500: "internal_clerk_error",
+    502: "internal_clerk_error",
+    503: "maintenance_mode",
+    504: "gateway_timeout",
+}
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data), status=status, headers=headers, content_type="application/json")
+
+
+def error_response(error: ClerkAPIError) -> Response:
+    body = error.body()
+    body["clerk_trace_id"] = "emulator"
+    return json_response(body, error.status, error.headers)
+
+
+def fault_response(fault: Fault) -> Response:
+    status = fault.status or 500
+    headers = {}
+    if status == 429:
+        headers["Retry-After"] = str(fault.retry_after if fault.retry_after is not None else 60)
+    error = ClerkAPIError(
+        status,
+        fault.code or DEFAULT_FAULT_CODES.get(status, "internal_clerk_error"),
+        fault.message or f"Injected fault ({status})",
+        headers=headers,
+    )
+    return error_response(error)
+
+
+def parse_json(request: Request) -> Any:
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise ClerkAPIError(413, "request_body_invalid", "Request body is too large.")
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ClerkAPIError(400, "request_body_invalid", "Request body is not valid JSON.") from None
+
+
+class EmulatorApp:
+    """Routes ``/v1`` (Backend API with the secret key, and the browser-facing endpoints), ``/npm``, ``/__emulator``."""
+
+    def __init__(self, em: Emulator) -> None:
+        self.em = em
+        self.url_map = Map([*bapi.RULES, *fapi.RULES, *control.RULES], strict_slashes=False)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        response = self.handle(request)
+        self.em.request_log.append((request.method, request.path, response.status_code))
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            if request.method == "OPTIONS":
+                return fapi.preflight(request)
+            return error_response(ClerkAPIError(404, "resource_not_found", "not found", "The resource was not found."))
+        except MethodNotAllowed:
+            if request.method == "OPTIONS":
+                return fapi.preflight(request)
+            return error_response(ClerkAPIError(405, "method_not_allowed", "Method not allowed."))
+        except HTTPException as exc:  # e.g. a redirect for a trailing slash
+            return exc.get_response(request.environ)
+        try:
+            if not endpoint.startswith("control."):
+                fault = self.em.take_fault(request.method, request.path)
+                if fault is not None:
+                    if fault.delay_s:
+                        time.sleep(fault.delay_s)
+                    if fault.status:
+                        return fault_response(fault)
+            if endpoint.startswith("bapi."):
+                return self.handle_backend(request, endpoint, args)
+            if endpoint.startswith("fapi."):
+                return fapi.ROUTES[endpoint](self.em, request, **args)
+            return control.ROUTES[endpoint](self.em, request, **args)
+        except ClerkAPIError as error:
+            response = error_response(error)
+            if endpoint.startswith("fapi."):
+                fapi.add_cors(request, response)
+            return response
+        except Exception:
+            logger.exception("clerk emulator: unhandled error on %s %s", request.method, request.path)
+            return error_response(ClerkAPIError(500, "internal_clerk_error", "Internal error in the Clerk emulator."))
+
+    def handle_backend(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
+        authorization = request.headers.get("Authorization", "")
+        if authorization != f"Bearer {self.em.secret_key}":
+            raise unauthenticated()
+        body = parse_json(request)
+        call = bapi.Call(self.em, body, Query(request.args))
+        with self.em.lock:
+            return json_response(bapi.ROUTES[endpoint](call, **args))
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """No access log: request lines would carry tickets and invitation URLs."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+
+class EmulatorServer:
+    """Runs an :class:`Emulator` on a threaded HTTP server, in a background thread of this process."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        emulator: Emulator | None = None,
+    ) -> None:
+        self.emulator = emulator or Emulator(
+            secret_key=secret_key, webhook_url=webhook_url, webhook_secret=webhook_secret
+        )
+        self._server: BaseWSGIServer = make_server(
+            host, port, EmulatorApp(self.emulator), threaded=True, request_handler=QuietRequestHandler
+        )
+        self.host = host
+        self.port = self._server.server_port
+        self.emulator.base_url = f"http://{host}:{self.port}"
+        self.dispatcher = WebhookDispatcher(self.emulator)
+        self.emulator.dispatcher = self.dispatcher
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.emulator.base_url
+
+    @property
+    def api_url(self) -> str:
+        return self.emulator.backend_api_url
+
+    def start(self) -> EmulatorServer:
+        self.dispatcher.start()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="clerk-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.dispatcher.start()
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.dispatcher.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Internal staff users (Clerk application invitations)."""

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class InternalUsersConfig(AppConfig):
+    name = "internal_users"

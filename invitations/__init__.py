@@ -1,0 +1,1 @@
+"""Workspace member invitations (Clerk organization invitations)."""

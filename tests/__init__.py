@@ -1,0 +1,1 @@
+"""Test suite: one package per app under tests/<app>/."""
