@@ -1,8 +1,17 @@
-"""Root URLconf."""
+"""Root URLconf: pages, the JSON API under /api/, the Clerk webhook, and Django's admin."""
 
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.webhooks import clerk_webhook
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
+    path("", include("accounts.urls")),
+    path("webhooks/clerk/", clerk_webhook, name="clerk-webhook"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("django-admin/", admin.site.urls),
 ]
