@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "django_tasks_db",
+    "django_ratelimit",
     # Ours
     "core",
     "accounts",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -111,6 +113,13 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process (the embedded default) shares one local-memory cache, which is enough for its rate limits.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# django-ratelimit counts in the default cache; HTML views over the limit get our 429 page (the API maps
+# `Ratelimited` to a 429 JSON error in core.api.exception_handler).
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "core.views.rate_limited"
 
 # --------------------------------------------------------------------------- email
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")

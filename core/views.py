@@ -1,0 +1,21 @@
+"""Views shared by every app: the rate-limit answer for pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from core.api import DEFAULT_RETRY_AFTER_S, error_body
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``RATELIMIT_VIEW``: 429 with ``Retry-After`` (django-ratelimit would otherwise answer 403)."""
+    response: HttpResponse
+    if request.path.startswith("/api/") or request.headers.get("Accept", "").startswith("application/json"):
+        body = error_body("rate_limited", "Too many requests. Try again later.", {"retry_after": DEFAULT_RETRY_AFTER_S})
+        response = JsonResponse(body, status=429)
+    else:
+        html = render_to_string("429.html", {"retry_after": DEFAULT_RETRY_AFTER_S}, request=request)
+        response = HttpResponse(html, status=429)
+    response["Retry-After"] = str(DEFAULT_RETRY_AFTER_S)
+    return response
