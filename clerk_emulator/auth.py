@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from typing import Any
 
@@ -15,6 +16,7 @@ from clerk_emulator.users import check_password, check_phone, find_user_by_email
 
 PHONE_CODE_TTL_MS = 10 * 60_000
 MAX_CODE_ATTEMPTS = 3
+TICKET_MAX_LENGTH = 4096  # tickets are RS256 JWTs, longer than an ordinary string parameter
 
 
 def identifier_not_found() -> ClerkAPIError:
@@ -29,7 +31,9 @@ def sign_in(em: Emulator, client: records.Client, raw: Any) -> records.Session:
     )
     strategy = body.string("strategy") or ("ticket" if body.has("ticket") else "password")
     if strategy == "ticket":
-        return _sign_in_with_ticket(em, client, body.string("ticket", required=True) or "")
+        return _sign_in_with_ticket(
+            em, client, body.string("ticket", required=True, max_length=TICKET_MAX_LENGTH) or ""
+        )
     if strategy != "password":
         raise ClerkAPIError(
             422, "strategy_for_user_invalid", "This strategy is not supported.", meta={"param_name": "strategy"}
@@ -85,7 +89,7 @@ def sign_up(em: Emulator, client: records.Client, raw: Any) -> records.Session:
             "locale",
         },
     )
-    ticket = body.string("ticket")
+    ticket = body.string("ticket", max_length=TICKET_MAX_LENGTH)
     if not ticket:
         raise ClerkAPIError(
             403,
@@ -233,13 +237,22 @@ def client_user_json(em: Emulator, user: records.User) -> dict[str, Any]:
             "id": m.id,
             "object": "organization_membership",
             "role": m.role,
+            "role_name": shapes.ROLE_NAMES.get(m.role, m.role),
+            "permissions": list(shapes.ROLE_PERMISSIONS.get(m.role, [])),
+            "public_metadata": copy.deepcopy(m.public_metadata),
             "organization": {
+                "object": "organization",
                 "id": m.organization_id,
                 "name": em.organizations[m.organization_id].name,
                 "slug": em.organizations[m.organization_id].slug,
+                "image_url": shapes.image_url(m.organization_id),
+                "has_image": False,
+                "public_metadata": copy.deepcopy(em.organizations[m.organization_id].public_metadata),
             },
+            "created_at": m.created_at,
+            "updated_at": m.updated_at,
         }
-        for m in em.memberships.values()
+        for m in sorted(em.memberships.values(), key=lambda m: (m.created_at, m.id))
         if m.user_id == user.id and m.organization_id in em.organizations
     ]
     return data

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import jwt
 
 from clerk_emulator import records, shapes
-from clerk_emulator.errors import ClerkAPIError, not_found
+from clerk_emulator.errors import ClerkAPIError, not_found, request_body_invalid
 from clerk_emulator.organizations import already_member, check_role, find_membership, get_organization
 from clerk_emulator.params import Body, Query
 from clerk_emulator.state import Emulator
@@ -250,15 +250,21 @@ def create_organization_invitation(em: Emulator, org_id: str, raw: Any) -> recor
     return _create_org_invitation(em, org, values)
 
 
+MAX_BULK = 10
+
+
 def _check_bulk(raw: Any) -> list[Any]:
+    """A JSON array of 1..10 entries (spec ``minItems: 1, maxItems: 10``)."""
     if not isinstance(raw, list):
-        raise ClerkAPIError(400, "request_body_invalid", "Request body must be a JSON array.")
-    if not 1 <= len(raw) <= 10:
+        raise request_body_invalid("The request body must be a JSON array of invitations.")
+    if not raw:
+        raise request_body_invalid("The request body must contain at least one invitation.")
+    if len(raw) > MAX_BULK:
         raise ClerkAPIError(
-            422,
+            400,
             "bulk_size_exceeded",
             "bulk size exceeded",
-            "A bulk request takes between 1 and 10 invitations.",
+            f"Parameters exceed the maximum allowed bulk processing size of {MAX_BULK}.",
         )
     return raw
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from clerk_emulator import records, shapes
-from clerk_emulator.errors import ClerkAPIError, not_found, param_value_invalid
+from clerk_emulator.errors import ClerkAPIError, not_found, param_missing, param_value_invalid
 from clerk_emulator.params import Body, Query, normalize_email
 from clerk_emulator.state import Emulator
 from clerk_emulator.users import get_user, merge_metadata
@@ -18,13 +18,14 @@ MEMBERSHIP_ORDER_FIELDS = {"phone_number", "email_address", "created_at", "first
 
 def check_role(role: str | None) -> str:
     if role is None:
-        raise ClerkAPIError(422, "form_param_missing", "role must be included.", meta={"param_name": "role"})
+        raise param_missing("role")
     if role not in ROLES:
+        # Clerk's OrganizationRoleNotFound: 404 ``resource_not_found`` naming the parameter (clerk-docs index).
         raise ClerkAPIError(
-            400,
-            "organization_role_not_found",
-            "role not found",
-            f"The role '{role}' does not exist in this instance. Available roles: org:admin, org:member.",
+            404,
+            "resource_not_found",
+            "not found",
+            f"Organization role not found: '{role}' (this instance has org:admin and org:member).",
             meta={"param_name": "role"},
         )
     return role
@@ -76,7 +77,12 @@ def create_organization(em: Emulator, raw: Any) -> records.Organization:
     )
     name = _check_name(body.string("name", required=True, max_length=256) or "")
     creator_id = body.string("created_by")
-    creator = get_user(em, creator_id) if creator_id else None
+    creator = em.users.get(creator_id) if creator_id else None
+    if creator_id and creator is None:
+        # Clerk's OrganizationCreatorNotFound (400); a 404 here is not even declared for CreateOrganization.
+        raise ClerkAPIError(
+            400, "organization_creator_not_found", "creator not found", f"No users found with id {creator_id}."
+        )
     slug = body.string("slug")
     if slug is None:
         slug = slugify(name)
@@ -112,18 +118,27 @@ def update_organization(em: Emulator, org: records.Organization, raw: Any) -> re
             "private_metadata",
             "max_allowed_memberships",
             "admin_delete_enabled",
+            "created_at",
+            "role_set_key",
         },
     )
-    if body.has("name"):
-        org.name = _check_name(body.string("name", required=True, max_length=256) or "")
-    if body.has("slug"):
-        org.slug = _check_slug(em, body.string("slug") or "", current=org.id)
-    for name in ("public_metadata", "private_metadata"):
-        value = body.mapping(name)
+    # Validate everything first, then apply: a bad field changes nothing.
+    name = _check_name(body.string("name", required=True, max_length=256) or "") if body.has("name") else None
+    slug = _check_slug(em, body.string("slug") or "", current=org.id) if body.has("slug") else None
+    metadata = {key: body.mapping(key) for key in ("public_metadata", "private_metadata")}
+    max_members = body.integer("max_allowed_memberships", minimum=0)
+    body.boolean("admin_delete_enabled")  # accepted; the emulator always reports admin deletion as enabled
+    body.string("created_at")
+    body.string("role_set_key")
+    if name is not None:
+        org.name = name
+    if slug is not None:
+        org.slug = slug
+    for key, value in metadata.items():
         if value is not None:
-            setattr(org, name, value)
-    if body.has("max_allowed_memberships"):
-        org.max_allowed_memberships = body.integer("max_allowed_memberships", minimum=0) or 0
+            setattr(org, key, value)
+    if max_members is not None:
+        org.max_allowed_memberships = max_members
     _touch(em, org)
     return org
 

@@ -7,10 +7,18 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from clerk_emulator.errors import ClerkAPIError, param_invalid, param_missing, param_unknown, param_value_invalid
+from clerk_emulator.errors import (
+    ClerkAPIError,
+    param_invalid,
+    param_missing,
+    param_unknown,
+    param_value_invalid,
+    request_body_invalid,
+)
 
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+INT64_MAX = 2**63 - 1  # Clerk parses integer parameters as int64
 
 
 def normalize_email(value: str) -> str:
@@ -30,11 +38,17 @@ def check_email(name: str, value: str) -> str:
 
 
 class Body:
-    """A JSON object body. Unknown keys are refused, as Clerk's ``additionalProperties: false`` schemas do."""
+    """A JSON object body. Unknown keys are refused, as Clerk's ``additionalProperties: false`` schemas do.
+
+    No body at all reads as ``{}``, so a missing required field answers ``form_param_missing`` rather than a
+    body error; any other non-object (an array, a string, a number) is ``request_body_invalid``.
+    """
 
     def __init__(self, data: Any, *, allowed: set[str] | None = None) -> None:
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
-            raise ClerkAPIError(400, "request_body_invalid", "Request body must be a JSON object.")
+            raise request_body_invalid("The request body must be a JSON object.")
         self.data: dict[str, Any] = data
         if allowed is not None:
             for key in data:
@@ -154,5 +168,5 @@ class Query:
 
 def paginate(items: list[Any], query: Query) -> list[Any]:
     limit = query.integer("limit", default=10, minimum=1, maximum=500)
-    offset = query.integer("offset", default=0, minimum=0)
+    offset = query.integer("offset", default=0, minimum=0, maximum=INT64_MAX)
     return items[offset : offset + limit]

@@ -9,13 +9,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from clerk_emulator import bapi, control, fapi
-from clerk_emulator.errors import ClerkAPIError, unauthenticated
+from clerk_emulator.errors import ClerkAPIError, authorization_header_invalid, request_body_invalid, unauthenticated
 from clerk_emulator.params import Query
 from clerk_emulator.state import DEFAULT_SECRET_KEY, Emulator, Fault
 from clerk_emulator.webhooks import WebhookDispatcher
@@ -61,16 +61,47 @@ def fault_response(fault: Fault) -> Response:
     return error_response(error)
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse_json(request: Request) -> Any:
+    """The JSON body, ``None`` when empty; malformed, non-standard (NaN) or absurdly nested JSON is a 400."""
+    too_large = ClerkAPIError(413, "request_body_invalid", "Request body invalid", "The request body is too large.")
     if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise ClerkAPIError(413, "request_body_invalid", "Request body is too large.")
-    raw = request.get_data(cache=True)
+        raise too_large
+    # A chunked body has no Content-Length: read at most one byte past the limit, and refuse it if that byte came.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_large
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ClerkAPIError(400, "request_body_invalid", "Request body is not valid JSON.") from None
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise request_body_invalid("The request body is not valid JSON.") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise request_body_invalid(f"The request body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    return data
 
 
 class EmulatorApp:
@@ -107,7 +138,8 @@ class EmulatorApp:
                     if fault.delay_s:
                         time.sleep(fault.delay_s)
                     if fault.status:
-                        return fault_response(fault)
+                        injected = fault_response(fault)
+                        return fapi.add_cors(request, injected) if endpoint.startswith("fapi.") else injected
             if endpoint.startswith("bapi."):
                 return self.handle_backend(request, endpoint, args)
             if endpoint.startswith("fapi."):
@@ -124,6 +156,8 @@ class EmulatorApp:
 
     def handle_backend(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
         authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer ") or not authorization[len("Bearer ") :].strip():
+            raise authorization_header_invalid()
         if authorization != f"Bearer {self.em.secret_key}":
             raise unauthenticated()
         body = parse_json(request)

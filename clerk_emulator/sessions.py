@@ -85,6 +85,9 @@ def active_session(em: Emulator, session_id: str) -> records.Session:
     user = em.users.get(session.user_id)
     if user is None:
         raise ClerkAPIError(401, "signed_out", "Signed out", "The user of this session no longer exists.")
+    if user.banned:
+        end_session(em, session, "revoked")
+        raise ClerkAPIError(401, "signed_out", "Signed out", "The user of this session is banned.")
     check_can_sign_in(user)
     return session
 
@@ -96,12 +99,9 @@ def mint_token(em: Emulator, session: records.Session, *, azp: str | None, lifet
         membership = find_membership(em, org_id, session.user_id)
         if membership is not None:
             org = em.organizations[org_id]
-            org_claim = {
-                "id": org.id,
-                "slg": org.slug,
-                "rol": membership.role.removeprefix("org:"),
-                "per": ",".join(p.removeprefix("org:") for p in shapes.ROLE_PERMISSIONS.get(membership.role, [])),
-            }
+            # Clerk leaves system permissions (org:sys_*) out of session claims, and the emulator's roles carry
+            # nothing else, so ``o`` has no ``per``/``fpm`` (and the token no ``fea``).
+            org_claim = {"id": org.id, "slg": org.slug, "rol": membership.role.removeprefix("org:")}
     session.last_active_at = em.now_ms()
     claims = session_claims(
         user_id=session.user_id,

@@ -143,10 +143,11 @@ def organization(em: Emulator, record: records.Organization, *, include_counts: 
         "admin_delete_enabled": True,
         "public_metadata": copy.deepcopy(record.public_metadata),
         "private_metadata": copy.deepcopy(record.private_metadata),
-        "created_by": record.created_by,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
+    if record.created_by is not None:  # a non-nullable, optional string in the spec
+        data["created_by"] = record.created_by
     if include_counts:
         data["members_count"] = sum(1 for m in em.memberships.values() if m.organization_id == record.id)
         data["pending_invitations_count"] = sum(
@@ -306,7 +307,7 @@ def template(em: Emulator, record: records.Template) -> dict[str, Any]:
         "available_variables": [],
         "required_variables": [],
         "from_email_name": "notifications",
-        "reply_to_email_name": None,
+        # ``reply_to_email_name`` is an optional, non-nullable string in the spec: omitted when unset.
         "delivered_by_clerk": record.delivered_by_clerk,
         "enabled": True,
         "flagged_as_suspicious": False,

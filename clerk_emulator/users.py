@@ -149,6 +149,8 @@ def create_user(em: Emulator, raw: Any) -> records.User:
             "created_at",
             "bypass_client_trust",
             "locale",
+            "banned",
+            "locked",
         },
     )
     emails = [check_email("email_address", value) for value in body.strings("email_address")]
@@ -165,6 +167,8 @@ def create_user(em: Emulator, raw: Any) -> records.User:
             raise identifier_taken("email_address")
     password = body.string("password")
     check_password(password, skip_checks=bool(body.boolean("skip_password_checks")))
+    for flag in ("banned", "locked", "skip_password_requirement", "skip_legal_checks", "bypass_client_trust"):
+        body.boolean(flag)
     username = body.string("username")
     if username and any(user.username == username for user in em.users.values()):
         raise identifier_taken("username", "username")
@@ -188,6 +192,8 @@ def create_user(em: Emulator, raw: Any) -> records.User:
     now = em.now_ms()
     for extra in emails[1:]:
         user.email_addresses.append(records.EmailAddress(em.new_id("idn"), extra, "admin", now, now))
+    user.banned = bool(body.boolean("banned"))
+    user.locked = bool(body.boolean("locked"))
     return user
 
 
@@ -280,6 +286,12 @@ def _sort_key(user: records.User, field: str) -> Any:
 
 def filter_users(em: Emulator, query: Query) -> list[records.User]:
     field, descending = query.order_by(USER_ORDER_FIELDS)
+    query.boolean("banned")
+    for name in ("created_at", "last_sign_in_at", "last_active_at"):
+        for edge in ("before", "after"):
+            raw = query.string(f"{name}_{edge}")
+            if raw is not None:
+                _int(f"{name}_{edge}", raw)
     users = [user for user in em.users.values() if _matches(em, user, query)]
     users.sort(key=lambda user: (_sort_key(user, field), user.id), reverse=descending)
     return users
@@ -315,35 +327,65 @@ def update_metadata(em: Emulator, user: records.User, raw: Any, *, replace: bool
     return user
 
 
+USER_UPDATE_FIELDS = {
+    "external_id",
+    "first_name",
+    "last_name",
+    "locale",
+    "primary_email_address_id",
+    "notify_primary_email_address_changed",
+    "primary_phone_number_id",
+    "primary_web3_wallet_id",
+    "username",
+    "profile_image_id",
+    "password",
+    "password_digest",
+    "password_hasher",
+    "skip_password_checks",
+    "sign_out_of_other_sessions",
+    "totp_secret",
+    "backup_codes",
+    "public_metadata",
+    "private_metadata",
+    "unsafe_metadata",
+    "delete_self_enabled",
+    "create_organization_enabled",
+    "legal_accepted_at",
+    "skip_legal_checks",
+    "create_organizations_limit",
+    "created_at",
+    "bypass_client_trust",
+}
+
+
 def update_user(em: Emulator, user: records.User, raw: Any) -> records.User:
-    body = Body(
-        raw,
-        allowed={
-            "external_id",
-            "first_name",
-            "last_name",
-            "primary_email_address_id",
-            "primary_phone_number_id",
-            "username",
-            "password",
-            "skip_password_checks",
-            "sign_out_of_other_sessions",
-            "delete_self_enabled",
-            "create_organization_enabled",
-            "locale",
-        },
-    )
+    """PATCH /users/{id}: every field of the 2025-11-10 ``UpdateUser`` body is accepted; metadata given here
+    replaces that metadata object whole (the merging endpoint is PATCH /users/{id}/metadata).
+    Everything is validated before anything changes."""
+    body = Body(raw, allowed=USER_UPDATE_FIELDS)
+    for flag in (
+        "notify_primary_email_address_changed",
+        "skip_password_checks",
+        "sign_out_of_other_sessions",
+        "delete_self_enabled",
+        "create_organization_enabled",
+        "skip_legal_checks",
+        "bypass_client_trust",
+    ):
+        body.boolean(flag)
+    body.integer("create_organizations_limit", minimum=0, maximum=1_000_000)
+    changes: dict[str, Any] = {}
     for name in ("first_name", "last_name", "external_id", "username", "locale"):
         if name in body.data:
-            value = body.string(name)
-            if name == "username" and value and any(u.username == value and u.id != user.id for u in em.users.values()):
-                raise identifier_taken("username", "username")
-            if hasattr(user, name):
-                setattr(user, name, value)
+            changes[name] = body.string(name)
+    for name, taken_label in (("username", "username"), ("external_id", "external ID")):
+        value = changes.get(name)
+        if value and any(getattr(other, name) == value and other.id != user.id for other in em.users.values()):
+            raise identifier_taken(name, taken_label)
     if body.has("password"):
         password = body.string("password")
         check_password(password, skip_checks=bool(body.boolean("skip_password_checks")))
-        user.password = password
+        changes["password"] = password
     for name, items in (
         ("primary_email_address_id", user.email_addresses),
         ("primary_phone_number_id", user.phone_numbers),
@@ -352,7 +394,16 @@ def update_user(em: Emulator, user: records.User, raw: Any) -> records.User:
             wanted = body.string(name)
             if not any(item.id == wanted for item in items):
                 raise not_found(name.replace("_id", "").replace("_", " "))
-            setattr(user, name, wanted)
+            changes[name] = wanted
+    for name in ("public_metadata", "private_metadata", "unsafe_metadata"):
+        value = body.mapping(name)
+        if value is not None:
+            changes[name] = copy.deepcopy(value)
+    for name, value in changes.items():
+        if hasattr(user, name):  # ``locale`` is accepted but not stored
+            setattr(user, name, value)
+    if "password" in changes and body.boolean("sign_out_of_other_sessions"):
+        end_sessions(em, user, "revoked")
     touch(em, user)
     return user
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import httpx
 import pytest
 from clerk_backend_api import Clerk
 from clerk_backend_api.utils import BackoffStrategy, RetryConfig
@@ -12,11 +15,35 @@ from clerk_emulator.state import Emulator
 NO_RETRIES = RetryConfig("none", BackoffStrategy(1, 1, 1, 1), False)
 
 
+@pytest.fixture(scope="session")
+def _sdk_http_client() -> Iterator[httpx.Client]:
+    """One transport for every test's SDK: building an httpx client loads the CA bundle (~20 ms) each time."""
+    with httpx.Client(follow_redirects=True) as client:  # what the SDK builds by default
+        yield client
+
+
 @pytest.fixture
-def sdk(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Clerk:
+def sdk(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer, _sdk_http_client: httpx.Client) -> Clerk:
     return Clerk(
         bearer_auth=clerk_emulator.secret_key,
         server_url=clerk_emulator_server.api_url,
+        client=_sdk_http_client,
         retry_config=NO_RETRIES,
         timeout_ms=5_000,
     )
+
+
+@pytest.fixture(scope="session")
+def _bapi_client(clerk_emulator_server: EmulatorServer) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=clerk_emulator_server.api_url,
+        headers={"Authorization": f"Bearer {clerk_emulator_server.emulator.secret_key}"},
+        timeout=5.0,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def bapi(clerk_emulator: Emulator, _bapi_client: httpx.Client) -> httpx.Client:
+    """A plain HTTP client on the Backend API with the secret key, for raw-JSON and bad-input tests."""
+    return _bapi_client
