@@ -17,3 +17,14 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# --------------------------------------------------------------------------- Clerk
+# No test can reach the real Clerk: whatever the environment says, the gateway points at a closed local port (the
+# discard port) with a dummy key until tests/conftest.py's autouse fixture points it at the in-thread emulator.
+CLERK_API_URL = "http://127.0.0.1:9/v1"
+CLERK_SECRET_KEY = "sk_test_no_real_clerk_in_tests"  # noqa: S105
+CLERK_PUBLISHABLE_KEY = ""
+CLERK_FRONTEND_API_URL = ""
+CLERK_JWT_KEY = ""
+CLERK_AUTHORIZED_PARTIES = ["http://testserver"]
+CLERK_TIMEOUT_MS = 3_000
