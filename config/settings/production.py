@@ -4,7 +4,6 @@ Runs behind a TLS-terminating load balancer on PostgreSQL and Redis; app servers
 (emails, retries of rate-limited invitations) run in django-tasks-db workers: ``manage.py db_worker``.
 """
 
-from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -26,7 +25,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
-SILENCED_SYSTEM_CHECKS = []  # noqa: F811  (Redis is shared: the rate-limit checks apply again)
+SILENCED_SYSTEM_CHECKS = []
 
 CLERK_SECRET_KEY = env.str("CLERK_SECRET_KEY")
 CLERK_PUBLISHABLE_KEY = env.str("CLERK_PUBLISHABLE_KEY")
