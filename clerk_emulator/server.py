@@ -109,7 +109,9 @@ class EmulatorApp:
 
     def __init__(self, em: Emulator) -> None:
         self.em = em
-        self.url_map = Map([*bapi.RULES, *fapi.RULES, *control.RULES], strict_slashes=False)
+        # Fresh copies: a werkzeug Rule binds to one Map, and a process may run several emulators.
+        rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *control.RULES)]
+        self.url_map = Map(rules, strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

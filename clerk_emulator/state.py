@@ -117,6 +117,8 @@ class Emulator:
                 self.templates[(template_type, slug)] = records.Template(
                     slug=slug, template_type=template_type, name=name, created_at=now, updated_at=now
                 )
+            if self.dispatcher is not None:
+                self.dispatcher.clear()  # undelivered webhooks of the old state are dropped with it
 
     # -- configuration ---------------------------------------------------------------------------------------
     @property
