@@ -1,7 +1,10 @@
 """Test settings: PostgreSQL when DATABASE_URL is set, SQLite otherwise; fast hashing; mail kept in memory."""
 
+import os
+import uuid
+
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, REDIS_URL, env
 
 DEBUG = False
 SECRET_KEY = "django-insecure-test-only"  # noqa: S105
@@ -11,8 +14,20 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Each test run starts from an empty cache, whatever REDIS_URL says.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits count in Redis when REDIS_URL is set (CI), as in production; each run gets its own key prefix so
+# runs never see each other's counters. Without Redis, the local-memory cache.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        }
+    }
+    SILENCED_SYSTEM_CHECKS = []
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
