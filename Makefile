@@ -18,9 +18,8 @@ lint: install  ## ruff (lint + format check) and mypy
 	$(UV) run ruff format --check .
 	$(UV) run mypy .
 
-run: install  ## Migrate and start the Clerk emulator (the only runnable piece so far)
-	$(UV) run python manage.py migrate --no-input
-	$(UV) run python -m clerk_emulator --host 127.0.0.1 --port 8787
+run: install  ## Migrate, start the Clerk emulator and the app on 127.0.0.1:8000, seed demo accounts
+	$(UV) run python manage.py migrate --no-input && $(UV) run python manage.py rundemo
 
 chromium:  ## Install Debian's Chromium for browser tests if it is missing
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+
+    def ready(self) -> None:
+        # Registers the accounts webhook handlers (users, workspaces, memberships) with accounts.webhooks.
+        from accounts import webhook_handlers  # noqa: F401

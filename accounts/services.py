@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from accounts import clerk
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
 from accounts.models import User, Workspace, WorkspaceMembership
-from accounts.roles import WORKSPACE_ROLE_FROM_CLERK, Role, WorkspaceRole, role_from_metadata
+from accounts.roles import (
+    CLERK_ORG_ROLES,
+    INTERNAL_ROLES,
+    WORKSPACE_ROLE_FROM_CLERK,
+    Role,
+    WorkspaceRole,
+    role_from_metadata,
+)
+from core.audit import audit
+from core.exceptions import Conflict, InvalidInput, NotFound, UpstreamError
 
 logger = logging.getLogger(__name__)
+
+# Clerk's organization slug rule.
+WORKSPACE_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ClerkDataStale(Conflict):
+    """Clerk data older than what we hold for the same email under another Clerk user: applying it would undo
+    a newer state (e.g. a late ``user.updated`` of a user who has since given the address up or been deleted)."""
+
+    code = "clerk_data_stale"
+    default_message = "This Clerk data is older than what is stored for the same email."
 
 
 def _role_from_clerk(clerk_user: ClerkUser, current: str) -> tuple[str, bool]:
@@ -30,11 +57,16 @@ def _role_from_clerk(clerk_user: ClerkUser, current: str) -> tuple[str, bool]:
 def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
     """Create or update the local mirror of a Clerk user. Data older than what is stored changes nothing."""
     user = User.objects.select_for_update().filter(clerk_user_id=clerk_user.id).first()
-    if user is None and clerk_user.email:
-        # Same email, new Clerk id: the old Clerk user is gone (emails are unique in Clerk), so the row follows.
-        user = User.objects.select_for_update().filter(email__iexact=clerk_user.email).first()
-    if user is not None and user.clerk_user_id == clerk_user.id and clerk_user.updated_at < user.clerk_updated_at:
+    if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
+    if user is None and clerk_user.email:
+        # Same email, new Clerk id: the old Clerk user is gone or gave the address up (emails are unique in
+        # Clerk), so the row follows the address, unless this data is older than the row's (then it is stale).
+        user = User.objects.select_for_update().filter(email__iexact=clerk_user.email).first()
+        if user is not None:
+            if clerk_user.updated_at < user.clerk_updated_at:
+                raise ClerkDataStale(extra={"clerk_user_id": clerk_user.id})
+            _forget_previous_clerk_user(user, new_clerk_user_id=clerk_user.id)
     if user is None:
         user = User(clerk_user_id=clerk_user.id, email=clerk_user.email)
         user.set_unusable_password()
@@ -56,6 +88,16 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
     user.clerk_updated_at = clerk_user.updated_at
     user.save()
     return user
+
+
+def _forget_previous_clerk_user(user: User, *, new_clerk_user_id: str) -> None:
+    """The row now mirrors another Clerk user: nothing of the previous one's access carries over."""
+    logger.warning("user %s: email moved from Clerk user %s to %s", user.pk, user.clerk_user_id, new_clerk_user_id)
+    WorkspaceMembership.objects.filter(user=user).delete()
+    user.role = Role.MEMBER
+    user.is_internal = False
+    user.phone_verification_required = True
+    user.clerk_updated_at = 0
 
 
 @transaction.atomic
@@ -103,7 +145,210 @@ def membership_upsert_from_clerk(*, membership: ClerkMembership, user: User) -> 
 
 @transaction.atomic
 def membership_delete_from_clerk(*, membership: ClerkMembership) -> bool:
-    deleted, _ = WorkspaceMembership.objects.filter(
+    rows = WorkspaceMembership.objects.filter(
         workspace__clerk_organization_id=membership.organization.id, user__clerk_user_id=membership.user_id
-    ).delete()
+    )
+    if membership.id:
+        # A user removed and added again has a new Clerk membership: a late deletion of the old one must not
+        # remove the new one. Rows without a Clerk id go only if they are not newer than this deletion.
+        rows = rows.filter(
+            Q(clerk_membership_id=membership.id)
+            | Q(clerk_membership_id__isnull=True, clerk_updated_at__lte=membership.updated_at)
+        )
+    deleted, _ = rows.delete()
     return deleted > 0
+
+
+# --------------------------------------------------------------------------- operator actions (management commands)
+# These create things in Clerk first, through the gateway, then mirror them locally with the upserts above (the
+# webhooks Clerk sends for the same changes later find everything in place and change nothing).
+
+
+def _normalized_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    try:
+        validate_email(cleaned)
+    except ValidationError:
+        raise InvalidInput(f"{email!r} is not a valid email address.", code="invalid_email") from None
+    return cleaned
+
+
+def _clerk_user_by_email(email: str) -> ClerkUser | None:
+    users = clerk.list_users(email_addresses=[email], limit=1)
+    return users[0] if users else None
+
+
+def _clerk_user_get_or_create(
+    *, email: str, password: str, first_name: str, last_name: str, public_metadata: dict[str, Any] | None
+) -> tuple[ClerkUser, bool]:
+    """The Clerk user with this email, created when there is none: ``(user, created)``."""
+    existing = _clerk_user_by_email(email)
+    if existing is not None:
+        return existing, False
+    try:
+        created = clerk.create_user(
+            email=email,
+            password=password,
+            first_name=first_name,
+            last_name=last_name,
+            public_metadata=public_metadata,
+        )
+    except clerk.ClerkRejected as exc:
+        existing = _clerk_user_by_email(email) if exc.clerk_code == "form_identifier_exists" else None
+        if existing is None:
+            raise
+        return existing, False  # created by someone else in the meantime
+    return created, True
+
+
+@dataclass(frozen=True)
+class StaffUserResult:
+    user: User
+    # False: the email already had a Clerk user; its metadata was updated and its password left as it was.
+    created_in_clerk: bool
+
+
+def staff_user_create(
+    *, email: str, password: str, first_name: str = "", last_name: str = "", role: str = Role.SUPER_ADMIN
+) -> StaffUserResult:
+    """Create a staff user in Clerk and locally; bootstraps the first super admin of a new deployment.
+
+    The role travels in Clerk ``public_metadata`` (``{"role": …, "internal": true}``), where sign-in and the
+    webhooks read it. An email that already has a Clerk user gets that metadata instead (its password is kept).
+    The last active super admin is never demoted this way.
+    """
+    email = _normalized_email(email)
+    staff_role = role_from_metadata(role)
+    if staff_role is None:
+        allowed = ", ".join(sorted(INTERNAL_ROLES))
+        raise InvalidInput(f"{role!r} is not a staff role (one of: {allowed}).", code="invalid_role")
+    if staff_role != Role.SUPER_ADMIN:
+        local = User.objects.filter(email__iexact=email).first()
+        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(email__iexact=email)
+        if local is not None and local.role == Role.SUPER_ADMIN and local.is_active and not others.exists():
+            raise Conflict(f"{email} is the last active super admin.", code="last_super_admin")
+    metadata: dict[str, Any] = {"role": staff_role.value, "internal": True}
+    clerk_user, created = _clerk_user_get_or_create(
+        email=email, password=password, first_name=first_name, last_name=last_name, public_metadata=metadata
+    )
+    if not created:
+        clerk_user = clerk.update_user_metadata(clerk_user.id, public_metadata=metadata)
+    user = user_upsert_from_clerk(clerk_user=clerk_user)
+    audit(
+        "staff_user.created" if created else "staff_user.role_granted",
+        actor=None,
+        target_type="user",
+        target_id=user.pk,
+        details={"email": email, "role": staff_role.value, "clerk_user_id": clerk_user.id, "created_in_clerk": created},
+    )
+    return StaffUserResult(user=user, created_in_clerk=created)
+
+
+def user_ensure(*, email: str, password: str, first_name: str = "", last_name: str = "") -> tuple[User, bool]:
+    """The Clerk user with this email (created with ``password`` when missing) and its local mirror (demo data)."""
+    email = _normalized_email(email)
+    clerk_user, created = _clerk_user_get_or_create(
+        email=email, password=password, first_name=first_name, last_name=last_name, public_metadata=None
+    )
+    return user_upsert_from_clerk(clerk_user=clerk_user), created
+
+
+@transaction.atomic
+def workspace_link_from_clerk(*, organization: ClerkOrganization) -> Workspace:
+    """``workspace_upsert_from_clerk``, and a local workspace with the same slug follows it to this organization.
+
+    Slugs are unique in Clerk, so a local row holding this slug under another Clerk id mirrors an organization that
+    no longer exists (e.g. the in-memory emulator restarted); its memberships went with that organization.
+    """
+    stale = (
+        Workspace.objects.select_for_update()
+        .filter(slug=organization.slug)
+        .exclude(clerk_organization_id=organization.id)
+        .first()
+    )
+    if stale is not None and organization.slug:
+        logger.warning(
+            "workspace %s: slug moved from Clerk org %s to %s", stale.pk, stale.clerk_organization_id, organization.id
+        )
+        WorkspaceMembership.objects.filter(workspace=stale).delete()
+        stale.clerk_organization_id = organization.id
+        stale.clerk_updated_at = 0
+        stale.save(update_fields=["clerk_organization_id", "clerk_updated_at", "updated_at"])
+    return workspace_upsert_from_clerk(organization=organization)
+
+
+def workspace_member_ensure(*, workspace: Workspace, user: User, role: str) -> WorkspaceMembership:
+    """Make ``user`` a member of ``workspace`` in Clerk (unless they already are) and mirror the membership."""
+    clerk_role = CLERK_ORG_ROLES[WorkspaceRole(role)]
+    try:
+        membership = clerk.create_organization_membership(
+            workspace.clerk_organization_id, user_id=user.clerk_user_id, role=clerk_role
+        )
+    except clerk.ClerkRejected as exc:
+        if exc.clerk_code != "already_a_member_in_organization":
+            raise
+        current = clerk.list_organization_memberships(workspace.clerk_organization_id, limit=500)
+        found = next((m for m in current if m.user_id == user.clerk_user_id), None)
+        if found is None:
+            raise
+        membership = found
+    return membership_upsert_from_clerk(membership=membership, user=user)
+
+
+def workspace_ensure(*, name: str, slug: str) -> tuple[Workspace, bool]:
+    """The Clerk organization with this slug (created when missing) and its local mirror: ``(workspace, created)``."""
+    try:
+        organization, created = clerk.get_organization(slug), False
+    except clerk.ClerkNotFound:
+        organization, created = clerk.create_organization(name=name, slug=slug), True
+    return workspace_link_from_clerk(organization=organization), created
+
+
+def workspace_create(*, name: str, slug: str | None = None, owner_email: str | None = None) -> Workspace:
+    """Create a workspace: the Clerk organization first, then the local row; ``owner_email`` becomes its admin.
+
+    The owner must already be a Clerk user (invite people through the app; this is the operator's way in).
+    """
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A workspace needs a name.", code="invalid_name")
+    if slug is not None:
+        slug = slug.strip().lower()
+        if not WORKSPACE_SLUG_RE.match(slug):
+            raise InvalidInput(
+                f"{slug!r} is not a valid slug: use lowercase letters, digits and single dashes.", code="invalid_slug"
+            )
+        if Workspace.objects.filter(slug=slug).exists():
+            raise Conflict(f"A workspace with the slug {slug!r} already exists.", code="workspace_slug_taken")
+    owner: ClerkUser | None = None
+    if owner_email:
+        email = _normalized_email(owner_email)
+        owner = _clerk_user_by_email(email)
+        if owner is None:
+            raise NotFound(f"No Clerk user has the email address {email}.", code="user_not_found")
+    organization = clerk.create_organization(name=name, slug=slug)
+    workspace = workspace_link_from_clerk(organization=organization)
+    if owner is not None:
+        try:
+            workspace_member_ensure(
+                workspace=workspace, user=user_upsert_from_clerk(clerk_user=owner), role=WorkspaceRole.ADMIN
+            )
+        except clerk.ClerkError as exc:
+            raise UpstreamError(
+                f"The workspace {workspace.slug!r} was created, but adding {owner.email} as its admin failed: "
+                f"{exc.message}",
+                code=exc.code,
+            ) from exc
+    audit(
+        "workspace.created",
+        actor=None,
+        target_type="workspace",
+        target_id=workspace.pk,
+        details={
+            "name": workspace.name,
+            "slug": workspace.slug,
+            "clerk_organization_id": workspace.clerk_organization_id,
+            "owner_email": owner.email if owner else "",
+        },
+    )
+    return workspace

@@ -241,6 +241,8 @@ class WebhookDispatcher:
             "svix-timestamp": str(int(timestamp.timestamp())),
             "svix-signature": Webhook(secret).sign(delivery.msg_id, timestamp, delivery.body),
             "user-agent": USER_AGENT,
+            # One connection per delivery: a kept-alive socket would tie a receiver's worker thread to the emulator.
+            "connection": "close",
         }
         response = client.post(url, content=delivery.body.encode(), headers=headers, timeout=self.timeout_s)
         return response.status_code

@@ -46,3 +46,44 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.outcome}) by {self.actor_email or 'system'}"
+
+
+class WebhookEvent(models.Model):
+    """One verified webhook delivery, stored once per Svix message id in the same transaction as its effects.
+
+    A row exists only when the event's handlers committed: a failing handler rolls the row back with everything
+    else, and the sender retries. Rows are the delivery audit trail (what arrived, when, what it did) and can be
+    re-run with ``accounts.webhooks.reprocess_event`` because handlers are idempotent. A stored ``*.deleted`` event
+    is also the tombstone that keeps late create/update deliveries from resurrecting the object.
+    """
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (no handler for this type)"
+
+    svix_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    # `data.id` of the payload: the Clerk object the event is about (user_…, org_…, orgmem_…).
+    object_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSED)
+    # Anything the handlers reported, e.g. why stale or tombstoned data was skipped.
+    note = models.TextField(blank=True, default="")
+    payload: models.JSONField[dict[str, Any]] = models.JSONField(default=dict)
+    # When Svix signed the delivery (the `svix-timestamp` header).
+    signed_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.svix_id} ({self.status})"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The event's ``data`` object (always a dict: the endpoint refuses anything else)."""
+        data = self.payload.get("data") if isinstance(self.payload, dict) else None
+        return data if isinstance(data, dict) else {}

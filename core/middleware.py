@@ -1,0 +1,77 @@
+"""Page errors: what a browser gets when a page view raises one of our ``core.exceptions``.
+
+Services and page guards raise the same errors the API renders as JSON (``core.api.exception_handler``). For HTML
+pages this middleware turns them into what a person expects: ``NotAuthenticated`` becomes a redirect to the
+sign-in page (with a ``next`` that cannot point off-site), ``PermissionDenied`` the styled 403 page, ``RateLimited``
+the 429 page with ``Retry-After``, and any other ``ApplicationError`` a styled page with its status and message.
+The API (``/api/``, where DRF renders errors itself) and the webhook endpoint are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+from core.exceptions import ApplicationError, NotAuthenticated, PermissionDenied, RateLimited
+
+MACHINE_PATH_PREFIXES = ("/api/", "/webhooks/")
+
+
+def is_safe_redirect(request: HttpRequest, url: str | None) -> bool:
+    """A redirect target on this site: a path, or an absolute URL to this host (https only on https)."""
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def sign_in_url(next_url: str | None = None) -> str:
+    url = reverse("sign-in")
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def _return_path(request: HttpRequest) -> str | None:
+    """Where to come back after signing in: this page for a GET, the page the form was on for anything else."""
+    if request.method in ("GET", "HEAD"):
+        candidate: str | None = request.get_full_path()
+    else:
+        referer = request.headers.get("Referer", "")
+        parts = urlsplit(referer)
+        candidate = parts.path + (f"?{parts.query}" if parts.query else "") if referer else None
+        if candidate and not is_safe_redirect(request, referer):
+            candidate = None
+    return candidate if is_safe_redirect(request, candidate) else None
+
+
+def redirect_to_sign_in(request: HttpRequest) -> HttpResponse:
+    url = sign_in_url(_return_path(request))
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+class PageErrorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, ApplicationError) or request.path.startswith(MACHINE_PATH_PREFIXES):
+            return None
+        if isinstance(exception, NotAuthenticated):
+            return redirect_to_sign_in(request)
+        context = {"error": exception, "message": exception.message, "status": exception.http_status}
+        if isinstance(exception, PermissionDenied):
+            return render(request, "403.html", context, status=403)
+        if isinstance(exception, RateLimited):
+            response = render(request, "429.html", {**context, "retry_after": exception.retry_after}, status=429)
+            response["Retry-After"] = str(exception.retry_after)
+            return response
+        return render(request, "error.html", context, status=exception.http_status)
