@@ -4,7 +4,6 @@ Runs behind a TLS-terminating load balancer on PostgreSQL and Redis; app servers
 (emails, retries of rate-limited invitations) run in django-tasks-db workers: ``manage.py db_worker``.
 """
 
-
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
