@@ -3,48 +3,29 @@ ClerkJS served by the in-thread Clerk emulator, exactly as the demo runs."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from accounts.models import Workspace
 from accounts.roles import WorkspaceRole
 from clerk_emulator.state import Emulator
+from tests.browser import launch, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def app_url(live_server: Any, settings: Any, clerk_gateway: Emulator) -> str:
     """The live server's URL; tokens ClerkJS mints there carry it as `azp`, so it is the authorized party."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing (make chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    require_chromium()
     settings.CLERK_AUTHORIZED_PARTIES = [live_server.url]
     settings.CLERK_FRONTEND_API_URL = ""  # located through the publishable key, as in production
     return str(live_server.url)
-
-
-def launch(playwright: Any) -> Browser:
-    browser: Browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    return browser
 
 
 def session_cookie(page: Page) -> str | None:

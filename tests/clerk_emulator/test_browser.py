@@ -8,9 +8,7 @@ from Clerk, signs in or up, and must end with a session token that the official 
 from __future__ import annotations
 
 import html
-import os
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,44 +23,18 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
+from tests.browser import launch, require_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_INSTALL_LOG = Path("/tmp/chromium-install.log")  # noqa: S108 - where the machine setup logs the install
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct-horse-9"
-
-
-def _wait_for_chromium(timeout_s: float = 600) -> bool:
-    """Chromium may still be installing in the background; wait while its install log says it is not done."""
-    deadline = time.monotonic() + timeout_s
-    while not CHROMIUM.exists() and time.monotonic() < deadline:
-        installing = CHROMIUM_INSTALL_LOG.exists() and not CHROMIUM_INSTALL_LOG.read_text(
-            errors="replace"
-        ).rstrip().endswith("done")
-        if not installing:
-            break
-        time.sleep(2)
-    return CHROMIUM.exists()
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    if not _wait_for_chromium():
-        message = f"{CHROMIUM} is not installed"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; browser tests may not be skipped in CI")
-        pytest.skip(message)
+    require_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             yield browser
         finally:

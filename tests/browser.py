@@ -1,0 +1,36 @@
+"""Debian's Chromium for browser tests, driven by Playwright (which cannot download its own browsers here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless as root, without the background traffic Chromium would send to hosts this machine cannot reach.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    """Skip when Chromium is missing, except in CI, where a browser test may never be skipped."""
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing (make chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; browser tests may not be skipped in CI")
+    pytest.skip(message)
+
+
+def launch(playwright: Any) -> Browser:
+    browser: Browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return browser
