@@ -17,13 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from clerk_backend_api import Clerk
-from clerk_backend_api.security import authenticate_request
-from clerk_backend_api.security.types import AuthenticateRequestOptions
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 from tests.browser import launch, require_chromium
+from tests.clerk_emulator.session_tokens import verify
 
 pytestmark = pytest.mark.browser
 
@@ -81,18 +80,6 @@ def page(chromium: Browser, clerk_emulator: Emulator) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
-
-
-def verify(em: Emulator, token: str, origin: str) -> dict[str, Any]:
-    class Req:
-        headers = {"Authorization": f"Bearer {token}"}
-
-    state = authenticate_request(
-        Req(), AuthenticateRequestOptions(jwt_key=em.keys.public_pem, authorized_parties=[origin])
-    )
-    assert state.is_signed_in, state.reason
-    assert state.payload is not None
-    return dict(state.payload)
 
 
 def session_cookie(page: Page) -> str | None:

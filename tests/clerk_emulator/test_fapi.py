@@ -10,11 +10,10 @@ import httpx
 import jwt
 import pytest
 from clerk_backend_api import Clerk, models
-from clerk_backend_api.security import authenticate_request
-from clerk_backend_api.security.types import AuthenticateRequestOptions
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
+from tests.clerk_emulator import session_tokens
 
 ORIGIN = "http://app.example.test:8000"
 PASSWORD = "correct-horse-9"
@@ -64,17 +63,7 @@ def other_browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServe
 
 
 def verify(em: Emulator, token: str, origin: str = ORIGIN) -> dict[str, Any]:
-    """Verify a session token exactly as the app does: the official SDK, networkless, with azp checked."""
-
-    class Req:
-        headers = {"Authorization": f"Bearer {token}"}
-
-    state = authenticate_request(
-        Req(), AuthenticateRequestOptions(jwt_key=em.keys.public_pem, authorized_parties=[origin])
-    )
-    assert state.is_signed_in, state.reason
-    assert state.payload is not None
-    return dict(state.payload)
+    return session_tokens.verify(em, token, origin)
 
 
 def error_code(response: httpx.Response) -> str:
