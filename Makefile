@@ -22,4 +22,4 @@ run: install  ## Migrate, start the Clerk emulator and the app on 127.0.0.1:8000
 	$(UV) run python manage.py migrate --no-input && $(UV) run python manage.py rundemo
 
 chromium:  ## Install Debian's Chromium for browser tests if it is missing
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
