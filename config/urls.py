@@ -10,6 +10,8 @@ from accounts.webhooks import clerk_webhook
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("", include("accounts.urls")),
+    path("", include("invitations.urls")),
+    path("api/", include("invitations.api.urls")),
     path("webhooks/clerk/", clerk_webhook, name="clerk-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
