@@ -3,3 +3,7 @@ from django.apps import AppConfig
 
 class InvitationsConfig(AppConfig):
     name = "invitations"
+
+    def ready(self) -> None:
+        # Registers the invitation webhook handlers (organizationInvitation.*, organizationMembership.created).
+        from invitations import webhook_handlers  # noqa: F401

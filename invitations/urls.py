@@ -1,6 +1,23 @@
-"""Pages of the workspace invitation flow."""
+"""Pages of the workspace invitation flow, mounted at the site root by config/urls.py."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from invitations import views
 
 app_name = "invitations"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/workspaces/<int:workspace_id>/invitations/", views.invite, name="invite"),
+    path(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/resend/",
+        views.resend,
+        name="resend",
+    ),
+    path(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/revoke/",
+        views.revoke,
+        name="revoke",
+    ),
+    path("accept-invite/", views.accept_invite, name="accept"),
+    path("accept-invite/joined/", views.accept_joined, name="accept-joined"),
+]

@@ -20,6 +20,7 @@ Users, sessions and tokens are made through the Backend API exactly as a script 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -176,3 +177,9 @@ def signed_in(clerk_session: Callable[..., ClerkSession]) -> Callable[..., Signe
         return SignedInClient(session, via=via, enforce_csrf_checks=enforce_csrf_checks)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def isolated_rate_limits(settings: Any) -> None:
+    """Each test counts rate limits under its own prefix (never ``cache.clear()``: on Redis it wipes the DB)."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:test:{uuid.uuid4().hex}:"

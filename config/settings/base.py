@@ -104,6 +104,10 @@ TEMPLATES = [
 
 # --------------------------------------------------------------------------- database
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Webhooks arrive while a request is still writing: take the write lock at BEGIN and wait for it, rather than
+    # failing the second writer with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --------------------------------------------------------------------------- cache
@@ -212,3 +216,10 @@ LOGGING: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- invitations
 INVITATION_EXPIRY_DAYS = env.int("INVITATION_EXPIRY_DAYS", default=7)
+# Rate limits on inviting (django-ratelimit rates, counted in the shared cache). Per user, and for the whole
+# instance below Clerk's hourly caps (250 organization invitations and 50 bulk calls per hour).
+INVITATIONS_API_INVITE_RATE = "20/h"
+INVITATIONS_API_RESEND_RATE = "30/h"
+INVITATIONS_API_REVOKE_RATE = "60/h"
+INVITATIONS_GLOBAL_INVITATIONS_RATE = "200/h"
+INVITATIONS_GLOBAL_BULK_CALLS_RATE = "40/h"

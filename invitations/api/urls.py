@@ -1,5 +1,23 @@
-"""The workspace invitation API, mounted under /api/."""
+"""The workspace invitation API, mounted under /api/ (DESIGN.md, "HTTP surface").
+
+- ``GET|POST workspaces/{workspace_id}/invitations/``
+- ``POST workspaces/{workspace_id}/invitations/{invitation_id}/resend/`` and ``…/revoke/``
+- ``GET workspaces/{workspace_id}/members/``
+
+Ids are matched loosely here and checked in the views, so a malformed id is a JSON 404 like any other.
+"""
 
 from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from invitations.api.views import WorkspaceInvitationViewSet, WorkspaceMemberViewSet
+
+app_name = "invitations_api"
+
+router = SimpleRouter(trailing_slash=True)
+router.register(
+    r"workspaces/(?P<workspace_id>[^/]+)/invitations", WorkspaceInvitationViewSet, basename="workspace-invitations"
+)
+router.register(r"workspaces/(?P<workspace_id>[^/]+)/members", WorkspaceMemberViewSet, basename="workspace-members")
+
+urlpatterns: list[URLPattern | URLResolver] = [*router.urls]

@@ -1,0 +1,205 @@
+"""Input and output shapes of the invitation API. Input serializers only validate; they hold no business rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from rest_framework import serializers
+
+from accounts.models import WorkspaceMembership
+from accounts.roles import WorkspaceRole
+from invitations import selectors, services
+from invitations.models import InvitationStatus, WorkspaceInvitation
+
+INVITE_RESULTS = ("invited", "already_member", "already_invited", "invalid_email", "queued", "failed")
+MAX_EMAILS_PER_REQUEST = services.MAX_EMAILS  # 100: raw entries, so the folded count never exceeds it either
+MAX_EMAIL_LENGTH = services.MAX_EMAIL_LENGTH  # 320
+STATUS_FILTERS = tuple(sorted(selectors.STATUS_FILTERS))
+
+
+# --------------------------------------------------------------------------- errors
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
+    """Every error, whatever its status: ``{"code", "message", "extra"}`` (core.api.exception_handler)."""
+
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `not_found`, `invitation_not_pending`.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    extra = serializers.DictField(
+        help_text="Details: `fields` (per-field messages) for `invalid`, `retry_after` (seconds) for "
+        "`rate_limited`, Clerk's `clerk_code` for upstream rejections."
+    )
+
+
+# --------------------------------------------------------------------------- input
+class StrictSerializer(serializers.Serializer[dict[str, Any]]):
+    """Refuses fields it does not declare (400), so nothing can be smuggled past validation."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["This field is not allowed."] for name in unknown})
+        value: dict[str, Any] = super().to_internal_value(data)
+        return value
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """Documents ``StrictSerializer`` request bodies with ``additionalProperties: false``."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
+
+
+# Line breaks and other control characters have no place in an address (header injection). A regex the OpenAPI
+# schema can carry as `pattern` (Python's `re` and ECMA-262 read these escapes alike).
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_CHARACTERS_MESSAGE = "Must not contain line breaks or other control characters."
+
+
+def _no_control_characters(value: str) -> None:
+    """The check itself (Python's ``$`` would let a final line break through the documented pattern)."""
+    if _CONTROL_CHARACTER.search(value):
+        raise serializers.ValidationError(_CONTROL_CHARACTERS_MESSAGE)
+
+
+class StringField(serializers.CharField):
+    """A JSON string and nothing else (DRF's CharField would turn ``1`` or ``true`` into text)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class InviteRequestSerializer(StrictSerializer):
+    """Who to invite and as what. Undeclared fields are refused (400)."""
+
+    emails = serializers.ListField(
+        child=StringField(
+            max_length=MAX_EMAIL_LENGTH,
+            trim_whitespace=False,  # the service trims; a stray line break must be refused, not trimmed away
+            # The RegexValidator puts `pattern` in the OpenAPI schema; the function does the actual check.
+            validators=[RegexValidator(NO_CONTROL_CHARACTERS, _CONTROL_CHARACTERS_MESSAGE), _no_control_characters],
+        ),
+        min_length=1,
+        max_length=MAX_EMAILS_PER_REQUEST,
+        help_text=f"1 to {MAX_EMAILS_PER_REQUEST} addresses. Duplicates and case variants are folded: each distinct "
+        "address gets one result (malformed ones get `invalid_email`).",
+    )
+    role = serializers.ChoiceField(choices=WorkspaceRole.choices, help_text="The workspace role they will have.")
+
+
+def distinct_emails(emails: list[str]) -> set[str]:
+    """The addresses once folded as the service folds them (trimmed, lowercased, blanks dropped)."""
+    return {email.strip().lower() for email in emails if email.strip()}
+
+
+class InvitationListQuerySerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=STATUS_FILTERS,
+        required=False,
+        help_text="Only invitations with this effective status; `open` = `queued` or `pending` and not expired.",
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # Query strings also carry pagination: only `status` is ours to check.
+        if isinstance(data, Mapping):
+            data = {"status": data["status"]} if "status" in data else {}
+        return super().to_internal_value(data)
+
+
+# --------------------------------------------------------------------------- output
+class InviterSerializer(serializers.Serializer[WorkspaceInvitation]):
+    """Who sent it, as they were then: a snapshot that survives the inviter's deletion or renaming."""
+
+    email = serializers.CharField(source="inviter_email", read_only=True)
+    name = serializers.CharField(source="inviter_name", read_only=True, help_text="Empty when they had no name.")
+
+
+class InvitationSerializer(serializers.ModelSerializer[WorkspaceInvitation]):
+    """An invitation as people see it. Never the Clerk invitation id, URL or ticket."""
+
+    status = serializers.ChoiceField(
+        choices=InvitationStatus.choices,
+        source="effective_status",
+        read_only=True,
+        help_text="Effective status: an open invitation past `expires_at` is `expired` even before the row says so.",
+    )
+    inviter = InviterSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = WorkspaceInvitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "status",
+            "expires_at",
+            "last_sent_at",
+            "send_count",
+            "created_at",
+            "inviter",
+            "accepted_at",
+            "revoked_at",
+            "failure_reason",
+        ]
+        read_only_fields = fields
+
+
+class InviteResultSerializer(serializers.Serializer[Any]):
+    """What happened to one distinct email."""
+
+    email = serializers.CharField(help_text="The address as understood (trimmed, lowercased when valid).")
+    result = serializers.ChoiceField(choices=INVITE_RESULTS)
+    message = serializers.CharField()
+    code = serializers.CharField(help_text="Clerk's error code for `failed`, else empty.")
+    invitation = InvitationSerializer(allow_null=True, help_text="The invitation this email refers to, if any.")
+
+
+class InviteSummarySerializer(serializers.Serializer[dict[str, int]]):
+    """How many emails ended with each result."""
+
+    invited = serializers.IntegerField()
+    already_member = serializers.IntegerField()
+    already_invited = serializers.IntegerField()
+    invalid_email = serializers.IntegerField()
+    queued = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class InviteResponseSerializer(serializers.Serializer[dict[str, Any]]):
+    """The answer to an invite: one result per distinct email, and the counts."""
+
+    results = InviteResultSerializer(many=True, help_text="One entry per distinct email, in the order given.")
+    summary = InviteSummarySerializer(help_text="How many emails ended with each result.")
+
+
+class MemberSerializer(serializers.ModelSerializer[WorkspaceMembership]):
+    """A member of the workspace and their workspace role."""
+
+    user_id = serializers.IntegerField(source="user.id", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    name = serializers.CharField(source="user.full_name", read_only=True)
+    image_url = serializers.CharField(source="user.image_url", read_only=True)
+    joined_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = WorkspaceMembership
+        fields = ["user_id", "email", "name", "image_url", "role", "joined_at"]
+        read_only_fields = fields
+
+
+def summarize(results: list[Any]) -> dict[str, int]:
+    summary = dict.fromkeys(INVITE_RESULTS, 0)
+    for result in results:
+        summary[result.result] = summary.get(result.result, 0) + 1
+    return summary

@@ -1,0 +1,157 @@
+"""Reads for workspace invitations and the workspaces a person may see; used by the API and the pages alike.
+
+Scope rules (DESIGN.md, "Roles and permissions"): staff with ``workspace:invite`` everywhere (super_admin, admin, pm)
+see every workspace; anyone else sees the workspaces they belong to. A workspace or invitation outside the caller's
+reach is ``NotFound`` (404), never ``PermissionDenied``, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User, Workspace, WorkspaceMembership
+from accounts.permissions import has_permission
+from accounts.roles import ROLE_PERMISSIONS, Permission
+from core.exceptions import NotFound
+from invitations.errors import InvalidStatusFilter
+from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
+
+# `status` filter values of invitation_list: the stored statuses, plus "open" (queued or pending, not past expiry).
+# "expired" and the open statuses are *effective*: an open row past its expiry counts as expired, not as open.
+STATUS_FILTERS = frozenset({"open", *InvitationStatus.values})
+
+
+def _sees_every_workspace(user: User) -> bool:
+    """Staff whose role grants ``workspace:invite`` everywhere (not via a workspace admin membership)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and Permission.WORKSPACE_INVITE in ROLE_PERMISSIONS.get(user.role, frozenset())
+    )
+
+
+def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
+    """The workspaces the settings page can switch between: all of them for inviting staff, else the user's own."""
+    if not (user.is_authenticated and user.is_active):
+        return Workspace.objects.none()
+    if _sees_every_workspace(user):
+        return Workspace.objects.order_by("name", "pk")
+    return Workspace.objects.filter(memberships__user=user).distinct().order_by("name", "pk")
+
+
+def workspace_for_member(*, user: User, workspace_id: int) -> Workspace:
+    """The workspace if the user belongs to it or may invite to every workspace; ``NotFound`` otherwise."""
+    workspace = workspaces_for_user(user=user).filter(pk=workspace_id).first()
+    if workspace is None:
+        raise NotFound("Workspace not found.")
+    return workspace
+
+
+def can_invite(*, user: User, workspace: Workspace) -> bool:
+    """Whether the user may invite to, resend and revoke in, and list the invitations of this workspace."""
+    return has_permission(user, Permission.WORKSPACE_INVITE, workspace=workspace)
+
+
+def workspace_members(*, workspace: Workspace) -> QuerySet[WorkspaceMembership]:
+    return WorkspaceMembership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+
+
+def invitation_list(
+    *, workspace: Workspace, status: str | None = None, now: datetime | None = None
+) -> QuerySet[WorkspaceInvitation]:
+    """The workspace's invitations, newest first; ``status`` filters by *effective* status (see STATUS_FILTERS)."""
+    now = now or timezone.now()
+    invitations = WorkspaceInvitation.objects.filter(workspace=workspace).select_related(
+        "inviter", "accepted_by", "revoked_by"
+    )
+    if status:
+        if status not in STATUS_FILTERS:
+            allowed = ", ".join(sorted(STATUS_FILTERS))
+            raise InvalidStatusFilter(f"Unknown status {status!r}: use one of {allowed}.")
+        if status == "open":
+            invitations = invitations.open(now=now)
+        elif status == InvitationStatus.EXPIRED:
+            invitations = invitations.filter(
+                Q(status=InvitationStatus.EXPIRED) | Q(status__in=OPEN_STATUSES, expires_at__lte=now)
+            )
+        elif status in OPEN_STATUSES:
+            invitations = invitations.filter(status=status, expires_at__gt=now)
+        else:
+            invitations = invitations.filter(status=status)
+    return invitations.order_by("-created_at", "-id")
+
+
+def invitation_get(*, workspace: Workspace, invitation_id: int) -> WorkspaceInvitation:
+    """One invitation of this workspace; ``NotFound`` for an id of another workspace or no id at all."""
+    invitation = (
+        WorkspaceInvitation.objects.filter(workspace=workspace, pk=invitation_id)
+        .select_related("workspace", "inviter", "accepted_by", "revoked_by")
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("Invitation not found.")
+    return invitation
+
+
+# --------------------------------------------------------------------------- the accept page
+@dataclass(frozen=True)
+class InvitationPreview:
+    """What the accept page shows before the invitee acts: never used to authorize anything."""
+
+    invitation_id: int
+    workspace_name: str
+    inviter_name: str
+    inviter_email: str
+    email: str
+    role: str
+    status: str  # effective status: "pending"/"queued", "accepted", "revoked", "expired", "failed"
+    expires_at: datetime
+
+
+def clerk_invitation_id_from_ticket(ticket: str) -> str:
+    """The ``sid`` claim of a Clerk ticket (the Clerk invitation id), read WITHOUT verifying the signature.
+
+    For display only: Clerk verifies the ticket itself when the page runs the ticket flow. Anything that is not a
+    JWT with a string ``sid`` gives ``""``.
+    """
+    if not ticket or len(ticket) > 4096:
+        return ""
+    try:
+        claims = jwt.decode(ticket, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    sid = claims.get("sid") if isinstance(claims, dict) else None
+    return sid if isinstance(sid, str) and len(sid) <= 64 else ""
+
+
+def invitation_preview_for_ticket(*, ticket: str) -> InvitationPreview | None:
+    """Workspace name, inviter and state of the invitation a ticket belongs to; ``None`` when we do not know it.
+
+    A resent invitation gets a new Clerk id, so an old link's ticket finds nothing here (Clerk refuses it too).
+    """
+    clerk_invitation_id = clerk_invitation_id_from_ticket(ticket)
+    if not clerk_invitation_id:
+        return None
+    invitation = (
+        WorkspaceInvitation.objects.filter(clerk_invitation_id=clerk_invitation_id)
+        .select_related("workspace", "inviter")
+        .first()
+    )
+    if invitation is None:
+        return None
+    inviter = invitation.inviter
+    return InvitationPreview(
+        invitation_id=invitation.pk,
+        workspace_name=invitation.workspace.name,
+        inviter_name=(inviter.full_name if inviter is not None else "") or invitation.inviter_name,
+        inviter_email=(inviter.email if inviter is not None else "") or invitation.inviter_email,
+        email=invitation.email,
+        role=invitation.role,
+        status=invitation.effective_status,
+        expires_at=invitation.expires_at,
+    )

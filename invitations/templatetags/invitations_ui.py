@@ -1,0 +1,79 @@
+"""Small display helpers for the invitation pages: initials for avatars and "in 6 days" expiry phrases."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+_UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
+
+
+def _amount(seconds: float) -> str:
+    """The largest whole unit: 6 days 23 hours → "6 days"; under a minute → "less than a minute"."""
+    for name, size in _UNITS:
+        count = int(seconds // size)
+        if count >= 1:
+            return f"{count} {name}{'' if count == 1 else 's'}"
+    return "less than a minute"
+
+
+@register.filter
+def expiry_phrase(expires_at: datetime | None) -> str:
+    """``in 6 days`` before the deadline, ``expired 2 hours ago`` after it."""
+    if expires_at is None:
+        return ""
+    delta = (expires_at - timezone.now()).total_seconds()
+    return f"in {_amount(delta)}" if delta > 0 else f"expired {_amount(-delta)} ago"
+
+
+@register.filter
+def initials(person: object) -> str:
+    """Two letters for an avatar from ``first_name``/``last_name``, else the email's first letter."""
+    first = str(getattr(person, "first_name", "") or "").strip()
+    last = str(getattr(person, "last_name", "") or "").strip()
+    if first or last:
+        return (first[:1] + last[:1]).upper()
+    email = str(getattr(person, "email", "") or "?")
+    return email[:1].upper()
+
+
+RESULT_LABELS = {
+    "invited": "Invited",
+    "already_member": "Already a member",
+    "already_invited": "Already invited",
+    "invalid_email": "Not a valid email address",
+    "queued": "Queued: will be sent shortly",
+    "failed": "Failed",
+}
+_SUMMARY_WORDS = {
+    "invited": ("invited", "invited"),
+    "already_member": ("already a member", "already members"),
+    "already_invited": ("already invited", "already invited"),
+    "invalid_email": ("invalid address", "invalid addresses"),
+    "queued": ("queued", "queued"),
+    "failed": ("failed", "failed"),
+}
+
+
+@register.filter
+def result_label(result: str) -> str:
+    """The words for one per-email outcome of an invite (``invitations.services.InviteResult.result``)."""
+    return RESULT_LABELS.get(result, result.replace("_", " ").capitalize())
+
+
+@register.filter
+def results_summary(results: Iterable[Any]) -> str:
+    """``2 invited · 1 invalid address``, in a fixed order."""
+    counts = Counter(str(getattr(r, "result", "")) for r in results)
+    parts = []
+    for key, (one, many) in _SUMMARY_WORDS.items():
+        if counts[key]:
+            parts.append(f"{counts[key]} {one if counts[key] == 1 else many}")
+    return " · ".join(parts)
