@@ -90,39 +90,6 @@ def _limited(group: str, setting: str) -> Callable[[ViewFunc], ViewFunc]:
     return decorator
 
 
-# Results whose email never reached Clerk: their share of the global budget is given back (as the API does).
-_UNSENT_RESULTS = frozenset({"already_member", "already_invited", "invalid_email", "queued"})
-
-
-def _invite_within_budget(
-    *, workspace: Workspace, inviter: User, emails: list[str], role: str, request: HttpRequest
-) -> list[services.InviteResult]:
-    """``invitations_create`` inside the global Clerk budget, exactly as ``POST /api/…/invitations/`` spends it."""
-    release = ratelimits.reserve_invite(emails=len({email.strip().lower() for email in emails}))
-    try:
-        results = services.invitations_create(
-            workspace=workspace, inviter=inviter, emails=emails, role=role, request=request
-        )
-    except UpstreamError:
-        raise  # Clerk was called: what it counted stays counted
-    except Exception:
-        release(len(emails))
-        raise
-    release(sum(1 for result in results if result.result in _UNSENT_RESULTS))
-    return results
-
-
-def _resend_within_budget(*, invitation: WorkspaceInvitation, actor: User, request: HttpRequest) -> WorkspaceInvitation:
-    release = ratelimits.reserve_resend()
-    try:
-        return services.invitation_resend(invitation=invitation, actor=actor, request=request)
-    except UpstreamError:
-        raise
-    except Exception:
-        release()
-        raise
-
-
 # --------------------------------------------------------------------------- helpers
 def friendly_message(exc: ApplicationError, *, action: str) -> str:
     """What a person reads when a service refuses or Clerk fails: never a stack trace, never a bare code."""
@@ -226,7 +193,7 @@ def invite(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
     if form.is_valid():
         role = form.cleaned_data["role"]
         try:
-            results = _invite_within_budget(
+            results = ratelimits.invite_within_budget(
                 workspace=workspace, inviter=user, emails=form.cleaned_data["emails"], role=role, request=request
             )
         except NOT_OURS:
@@ -315,7 +282,9 @@ def resend(request: HtmxHttpRequest, workspace_id: int, invitation_id: int) -> H
         invitation_id,
         action="resend the invitation",
         done="invitation sent again.",
-        perform=lambda user, invitation: services.invitation_resend(invitation=invitation, actor=user, request=request),
+        perform=lambda user, invitation: ratelimits.resend_within_budget(
+            invitation=invitation, actor=user, request=request
+        ),
     )
 
 

@@ -43,11 +43,16 @@ from typing import Any, Concatenate, Final
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User, Workspace
 from core.exceptions import RateLimited, UpstreamError
+from invitations import services
+from invitations.models import WorkspaceInvitation
+from invitations.services import InviteResult
 
 logger = logging.getLogger(__name__)
 
@@ -262,16 +267,22 @@ def resend_budget() -> Iterator[_Reservation]:
 UNSENT_RESULTS: Final = frozenset({"already_member", "already_invited", "invalid_email"})
 
 
-# --------------------------------------------------------------------------- plain-function forms
-def reserve_invite(*, emails: int) -> Callable[[int], None]:
-    """Like ``invite_budget`` without the block: reserve now, then call ``release(unused_emails)``.
+# --------------------------------------------------------------------------- the budgeted services
+def invite_within_budget(
+    *, workspace: Workspace, inviter: User, emails: list[str], role: str, request: HttpRequest | None = None
+) -> list[InviteResult]:
+    """``invitations_create`` inside the global Clerk budget; the API and the settings page both call this."""
+    distinct = {email.strip().lower() for email in emails if email.strip()}
+    with invite_budget(emails=len(distinct)) as budget:
+        results = services.invitations_create(
+            workspace=workspace, inviter=inviter, emails=emails, role=role, request=request
+        )
+        budget.unused(sum(1 for result in results if result.result in UNSENT_RESULTS))
+    return results
 
-    Prefer ``invite_budget``, which also decides what to give back when the service raises.
-    """
-    return _Reservation(GLOBAL_INVITATIONS, _take_invite(emails)).unused
 
-
-def reserve_resend() -> Callable[[], None]:
-    """Like ``resend_budget`` without the block: reserve one invitation now, ``release()`` gives it back."""
-    reservation = _Reservation(GLOBAL_INVITATIONS, GLOBAL_INVITATIONS.take(1))
-    return lambda: reservation.unused(reservation.taken)
+def resend_within_budget(
+    *, invitation: WorkspaceInvitation, actor: User, request: HttpRequest | None = None
+) -> WorkspaceInvitation:
+    with resend_budget():
+        return services.invitation_resend(invitation=invitation, actor=actor, request=request)

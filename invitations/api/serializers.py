@@ -98,11 +98,6 @@ class InviteRequestSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=WorkspaceRole.choices, help_text="The workspace role they will have.")
 
 
-def distinct_emails(emails: list[str]) -> set[str]:
-    """The addresses once folded as the service folds them (trimmed, lowercased, blanks dropped)."""
-    return {email.strip().lower() for email in emails if email.strip()}
-
-
 class InvitationListQuerySerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=STATUS_FILTERS,

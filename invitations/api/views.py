@@ -32,7 +32,6 @@ from invitations.api.serializers import (
     InviteRequestSerializer,
     InviteResponseSerializer,
     MemberSerializer,
-    distinct_emails,
     summarize,
 )
 from invitations.models import WorkspaceInvitation
@@ -219,15 +218,13 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         payload = InviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         emails: list[str] = payload.validated_data["emails"]
-        with ratelimits.invite_budget(emails=len(distinct_emails(emails))) as budget:
-            results = services.invitations_create(
-                workspace=self.get_workspace(),
-                inviter=self.user,
-                emails=emails,
-                role=payload.validated_data["role"],
-                request=request._request,
-            )
-            budget.unused(sum(1 for result in results if result.result in ratelimits.UNSENT_RESULTS))
+        results = ratelimits.invite_within_budget(
+            workspace=self.get_workspace(),
+            inviter=self.user,
+            emails=emails,
+            role=payload.validated_data["role"],
+            request=request._request,
+        )
         body = {"results": results, "summary": summarize(results)}
         return Response(InviteResponseSerializer(body).data)
 
@@ -235,8 +232,7 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
     @ratelimits.per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        with ratelimits.resend_budget():
-            invitation = services.invitation_resend(invitation=invitation, actor=self.user, request=request._request)
+        invitation = ratelimits.resend_within_budget(invitation=invitation, actor=self.user, request=request._request)
         return Response(InvitationSerializer(invitation).data)
 
     @action(detail=True, methods=["post"])
