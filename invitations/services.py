@@ -63,7 +63,7 @@ from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import CLERK_ORG_ROLES, WORKSPACE_ROLE_FROM_CLERK, WorkspaceRole
 from accounts.services import ClerkDataStale, user_upsert_from_clerk
 from accounts.webhooks import deleted_in_clerk
-from core.audit import audit, client_ip
+from core.audit import audit, audit_event, audit_many
 from core.exceptions import PermissionDenied
 from core.models import AuditEvent
 from core.request_id import current_request_id
@@ -72,7 +72,6 @@ from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitat
 from invitations.selectors import can_invite
 
 logger = logging.getLogger(__name__)
-audit_logger = logging.getLogger("audit")
 
 MAX_EMAILS = 100
 # Raw entries accepted before folding (a pasted list with many duplicates is fine; megabytes of them are not).
@@ -194,42 +193,15 @@ def _audit_event(
     outcome: str = AuditEvent.Outcome.SUCCESS,
     request: HttpRequest | None = None,
 ) -> AuditEvent:
-    """An unsaved AuditEvent shaped exactly as ``core.audit.audit`` shapes it (for ``_audit_many``)."""
-    return AuditEvent(
-        action=action,
-        outcome=outcome,
-        actor_id=actor.pk if actor is not None else None,
-        actor_clerk_user_id=getattr(actor, "clerk_user_id", "") or "",
-        actor_email=getattr(actor, "email", "") or "",
-        actor_role=getattr(actor, "role", "") or "",
+    return audit_event(
+        action,
+        actor=actor,
         target_type=AUDIT_TARGET,
-        target_id=str(target_id),
-        request_id=current_request_id(),
-        ip_address=client_ip(request),
+        target_id=target_id,
+        outcome=outcome,
         details=details,
+        request=request,
     )
-
-
-def _audit_many(events: list[AuditEvent]) -> None:
-    """``core.audit.audit`` for many events in one INSERT (inviting 100 emails costs as many queries as 10)."""
-    if not events:
-        return
-    AuditEvent.objects.bulk_create(events)
-    for event in events:
-        audit_logger.info(
-            "%s %s target=%s:%s actor=%s",
-            event.action,
-            event.outcome,
-            event.target_type,
-            event.target_id,
-            event.actor_id if event.actor_id is not None else "system",
-            extra={
-                "action": event.action,
-                "outcome": event.outcome,
-                "target_id": event.target_id,
-                "actor_id": event.actor_id,
-            },
-        )
 
 
 def _invitation_details(row: WorkspaceInvitation, **more: Any) -> dict[str, Any]:
@@ -848,7 +820,7 @@ def _record_invite(
                 request=request,
             )
         )
-    _audit_many(events)
+    audit_many(events)
     counts: dict[str, int] = {}
     for result in results:
         counts[result.result] = counts.get(result.result, 0) + 1
@@ -913,7 +885,7 @@ def invitations_send_queued(*, now: datetime | None = None, limit: int = SEND_QU
         )
         for pk, applied in report.applied.items()
     ]
-    _audit_many(events)
+    audit_many(events)
     sent = sum(
         1 for applied in report.applied.values() if applied.changed and applied.outcome.kind in ("created", "adopted")
     )
@@ -1188,7 +1160,7 @@ def _expire(queryset: QuerySet[WorkspaceInvitation], *, now: datetime) -> int:
     WorkspaceInvitation.objects.filter(pk__in=[row.pk for row in rows], status__in=OPEN_STATUSES).update(
         status=InvitationStatus.EXPIRED, retry_at=None, updated_at=now
     )
-    _audit_many(
+    audit_many(
         [
             _audit_event(
                 "workspace_invitation.expired",
