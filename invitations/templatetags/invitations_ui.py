@@ -1,4 +1,4 @@
-"""Small display helpers for the invitation pages: initials for avatars and "in 6 days" expiry phrases."""
+"""Small display helpers for the invitation pages: initials for avatars and "in 7 days" expiry phrases."""
 
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ _UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
 
 
 def _amount(seconds: float) -> str:
-    """The largest whole unit: 6 days 23 hours → "6 days"; under a minute → "less than a minute"."""
+    """The largest unit, rounded: 6 days 23 hours → "7 days"; under a minute → "less than a minute"."""
     for name, size in _UNITS:
-        count = int(seconds // size)
-        if count >= 1:
+        if seconds >= size:
+            count = int(seconds / size + 0.5)
             return f"{count} {name}{'' if count == 1 else 's'}"
     return "less than a minute"
 
 
 @register.filter
 def expiry_phrase(expires_at: datetime | None) -> str:
-    """``in 6 days`` before the deadline, ``expired 2 hours ago`` after it."""
+    """``in 7 days`` before the deadline, ``expired 2 hours ago`` after it."""
     if expires_at is None:
         return ""
     delta = (expires_at - timezone.now()).total_seconds()

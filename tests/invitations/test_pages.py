@@ -149,7 +149,7 @@ class TestSettingsPage:
         row = page.split(f'id="invitation-{invitation.pk}"', 1)[1].split("</tr>", 1)[0]
         assert "new@example.com" in row
         assert "Member" in row
-        assert "in 6 days" in row  # 7 days minus the moment since sending
+        assert "in 7 days" in row  # 7 days minus the moment since sending, rounded
         assert "Ada Lovelace" in row  # the inviter
         assert f'hx-post="{action_url(invitation, "resend")}"' in row
         assert f'hx-post="{action_url(invitation, "revoke")}"' in row
