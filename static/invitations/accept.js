@@ -4,7 +4,8 @@
  *
  *   __clerk_status=sign_up  → a form; Clerk.client.signUp.create({strategy: "ticket", ticket, firstName, lastName,
  *                              password})
- *   __clerk_status=sign_in  → at once, Clerk.client.signIn.create({strategy: "ticket", ticket})
+ *   __clerk_status=sign_in  → a "Join" button, then Clerk.client.signIn.create({strategy: "ticket", ticket})
+ *                             (never on load: an email link scanner that runs scripts must not accept for them)
  *   __clerk_status=complete → already a member: on to the dashboard
  * then Clerk.setActive({session}) and the dashboard.
  *
@@ -152,8 +153,15 @@
     panel("switch");
   }
 
+  function confirmJoin(clerk) {
+    panel("confirm-join");
+    var button = root.querySelector('[data-action="join"]');
+    button.addEventListener("click", function () { join(clerk); }, { once: true });
+    return null;
+  }
+
   function proceed(clerk) {
-    if (status === "sign_in") return join(clerk);
+    if (status === "sign_in") return confirmJoin(clerk);
     panel("sign-up");
     return null;
   }
@@ -167,7 +175,7 @@
     if (clerk.user) {
       if (inviteEmail && primaryEmail(clerk.user) === inviteEmail) {
         // Already signed in as the invited account: a ticket sign-in over an active session may do nothing.
-        return clerk.signOut().then(function () { return join(clerk); });
+        return clerk.signOut().then(function () { return confirmJoin(clerk); });
       }
       return offerSwitch(clerk);
     }
@@ -283,7 +291,10 @@
       var button = event.currentTarget;
       busy(button, true);
       clerkReady()
-        .then(function (clerk) { return clerk.signOut().then(function () { return proceed(clerk); }); })
+        .then(function (clerk) {
+          // The click on "Sign out and continue" is the person's consent: an existing account joins right away.
+          return clerk.signOut().then(function () { return status === "sign_in" ? join(clerk) : proceed(clerk); });
+        })
         .catch(showError)
         .then(function () { busy(button, false); });
     });

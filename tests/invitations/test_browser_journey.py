@@ -275,3 +275,42 @@ def test_an_existing_account_joins_with_sign_in_after_leaving_another_session(
         browser.close()
     assert WorkspaceInvitation.objects.get(email="sam@example.com").status == InvitationStatus.ACCEPTED
     assert errors == []
+
+
+def test_an_existing_account_joins_only_after_clicking_join(
+    app_url: str,
+    clerk_gateway: Emulator,
+    clerk_session: Callable[..., Any],
+    clerk_workspace: Callable[..., Workspace],
+) -> None:
+    """Opening the link accepts nothing: a mail scanner that runs scripts must not join on the invitee's behalf."""
+    workspace = clerk_workspace("Acme Inc")
+    admin_session = clerk_session(
+        email="ann@example.com", password=PASSWORD, workspace=workspace, workspace_role=WorkspaceRole.ADMIN
+    )
+    clerk_session(email="sam@example.com", password=PASSWORD, first_name="Sam", last_name="Ito")
+    [result] = services.invitations_create(
+        workspace=workspace, inviter=admin_session.user, emails=["sam@example.com"], role="member"
+    )
+    assert result.invitation is not None
+    clerk_invitation_id = result.invitation.clerk_invitation_id
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser: Browser = launch(playwright)
+        page = browser.new_page()
+        watch_errors(page, errors)
+        page.goto(latest_mail(clerk_gateway, "sam@example.com").link or "")
+        page.wait_for_url(f"{app_url}/accept-invite/?*__clerk_status=sign_in*")
+        confirm = page.locator('[data-panel="confirm-join"]')
+        expect(confirm).to_be_visible()
+        expect(confirm).to_contain_text("sam@example.com")
+        page.wait_for_timeout(500)
+        assert clerk_gateway.organization_invitations[clerk_invitation_id or ""].status == "pending"
+
+        confirm.get_by_role("button", name="Accept and join Acme Inc").click()
+        page.wait_for_url(f"{app_url}/dashboard/")
+        expect(page.locator("main .list-row", has_text="Acme Inc")).to_be_visible()
+        browser.close()
+    assert clerk_gateway.organization_invitations[clerk_invitation_id or ""].status == "accepted"
+    assert errors == []
