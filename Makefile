@@ -10,8 +10,8 @@ install:  ## Install uv if needed, then the locked environment (.venv)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
-test: install  ## Run the test suite
-	$(UV) run pytest
+test: install  ## Run the test suite, reporting line and branch coverage of the product code (emulator included)
+	$(UV) run pytest --cov --cov-report=term
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .
