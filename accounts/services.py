@@ -56,13 +56,13 @@ def _role_from_clerk(clerk_user: ClerkUser, current: str) -> tuple[str, bool]:
 @transaction.atomic
 def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
     """Create or update the local mirror of a Clerk user. Data older than what is stored changes nothing."""
-    user = User.objects.select_for_update().filter(clerk_user_id=clerk_user.id).first()
+    user = User.objects.select_for_update(no_key=True).filter(clerk_user_id=clerk_user.id).first()
     if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
     if user is None and clerk_user.email:
         # Same email, new Clerk id: the old Clerk user is gone or gave the address up (emails are unique in
         # Clerk), so the row follows the address, unless this data is older than the row's (then it is stale).
-        user = User.objects.select_for_update().filter(email__iexact=clerk_user.email).first()
+        user = User.objects.select_for_update(no_key=True).filter(email__iexact=clerk_user.email).first()
         if user is not None:
             if clerk_user.updated_at < user.clerk_updated_at:
                 raise ClerkDataStale(extra={"clerk_user_id": clerk_user.id})
@@ -109,7 +109,7 @@ def user_delete_from_clerk(*, clerk_user_id: str) -> bool:
 
 @transaction.atomic
 def workspace_upsert_from_clerk(*, organization: ClerkOrganization) -> Workspace:
-    workspace = Workspace.objects.select_for_update().filter(clerk_organization_id=organization.id).first()
+    workspace = Workspace.objects.select_for_update(no_key=True).filter(clerk_organization_id=organization.id).first()
     if workspace is not None and organization.updated_at < workspace.clerk_updated_at:
         return workspace
     if workspace is None:
@@ -131,7 +131,7 @@ def workspace_delete_from_clerk(*, clerk_organization_id: str) -> bool:
 def membership_upsert_from_clerk(*, membership: ClerkMembership, user: User) -> WorkspaceMembership:
     workspace = workspace_upsert_from_clerk(organization=membership.organization)
     role = WORKSPACE_ROLE_FROM_CLERK.get(membership.role, WorkspaceRole.MEMBER)
-    existing = WorkspaceMembership.objects.select_for_update().filter(workspace=workspace, user=user).first()
+    existing = WorkspaceMembership.objects.select_for_update(no_key=True).filter(workspace=workspace, user=user).first()
     if existing is not None and membership.updated_at < existing.clerk_updated_at:
         return existing
     if existing is None:
