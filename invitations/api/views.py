@@ -103,6 +103,21 @@ class WorkspaceScopedViewSet(viewsets.GenericViewSet[Any]):
         return self._workspace
 
 
+# Resend and revoke answer the same ways: the invitation, or one of these errors.
+ROW_ACTION_RESPONSES = {
+    200: InvitationSerializer,
+    400: CLERK_REJECTED,
+    401: UNAUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    409: NOT_PENDING,
+    422: CLERK_REJECTED,
+    429: RATE_LIMITED,
+    502: CLERK_ERROR,
+    503: CLERK_UNAVAILABLE,
+}
+
+
 @extend_schema(parameters=[WORKSPACE_ID], tags=["workspace invitations"])
 @extend_schema_view(
     list=extend_schema(
@@ -153,18 +168,7 @@ class WorkspaceScopedViewSet(viewsets.GenericViewSet[Any]):
         description="Replaces the Clerk invitation (new email, new expiry); the invitation keeps its id.",
         parameters=[INVITATION_ID],
         request=None,
-        responses={
-            200: InvitationSerializer,
-            400: CLERK_REJECTED,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: NOT_PENDING,
-            422: CLERK_REJECTED,
-            429: RATE_LIMITED,
-            502: CLERK_ERROR,
-            503: CLERK_UNAVAILABLE,
-        },
+        responses=ROW_ACTION_RESPONSES,
     ),
     revoke=extend_schema(
         operation_id="workspace_invitations_revoke",
@@ -172,18 +176,7 @@ class WorkspaceScopedViewSet(viewsets.GenericViewSet[Any]):
         description="Revokes it in Clerk and here; revoking a revoked invitation changes nothing and answers 200.",
         parameters=[INVITATION_ID],
         request=None,
-        responses={
-            200: InvitationSerializer,
-            400: CLERK_REJECTED,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: NOT_PENDING,
-            422: CLERK_REJECTED,
-            429: RATE_LIMITED,
-            502: CLERK_ERROR,
-            503: CLERK_UNAVAILABLE,
-        },
+        responses=ROW_ACTION_RESPONSES,
     ),
 )
 class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
