@@ -51,6 +51,8 @@ class User(AbstractBaseUser, TimeStampedModel):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="accounts_user_role_valid"),
         ]
+        # The staff list pages through staff by lowercased email (internal_users.selectors).
+        indexes = [models.Index(Lower("email"), condition=models.Q(is_internal=True), name="accounts_user_staff_email")]
 
     def __str__(self) -> str:
         return self.email

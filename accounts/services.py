@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import clerk
+from accounts import clerk, role_claims
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import (
@@ -26,6 +26,7 @@ from accounts.roles import (
 )
 from core.audit import audit
 from core.exceptions import Conflict, InvalidInput, NotFound, UpstreamError
+from core.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +42,26 @@ class ClerkDataStale(Conflict):
     default_message = "This Clerk data is older than what is stored for the same email."
 
 
-def _role_from_clerk(clerk_user: ClerkUser, current: str) -> tuple[str, bool]:
-    """(role, is_internal) from ``public_metadata``; an unknown role is logged and ignored, never trusted."""
+def _metadata_role(clerk_user: ClerkUser) -> Role | None:
+    """The staff role Clerk ``public_metadata`` claims; unknown values are logged and ignored, never trusted."""
     metadata = clerk_user.public_metadata
     if "role" not in metadata:
-        return current, current != Role.MEMBER
+        return None
     role = role_from_metadata(metadata.get("role"))
     if role is None:
         logger.warning("ignoring unknown role in Clerk metadata for user %s", clerk_user.id)
-        return current, current != Role.MEMBER
-    return role, True
+    return role
 
 
 @transaction.atomic
-def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
-    """Create or update the local mirror of a Clerk user. Data older than what is stored changes nothing."""
+def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -> User:
+    """Create or update the local mirror of a Clerk user. Data older than what is stored changes nothing.
+
+    Roles are ours: a staff role in Clerk ``public_metadata`` that differs from the stored one is applied only when
+    ``trust_role`` (our own services, which just wrote that metadata) or when a registered role claim accepts it
+    (``accounts.role_claims``: a pending staff invitation for this email and role). Otherwise it is audited as
+    ``user.role_claim_ignored`` and the stored role stays: editing metadata in Clerk's dashboard grants nothing.
+    """
     user = User.objects.select_for_update(no_key=True).filter(clerk_user_id=clerk_user.id).first()
     if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
@@ -70,16 +76,18 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
     if user is None:
         user = User(clerk_user_id=clerk_user.id, email=clerk_user.email)
         user.set_unusable_password()
-    role, internal = _role_from_clerk(clerk_user, user.role)
+    claimed = _metadata_role(clerk_user)
+    unclaimed = claimed is not None and claimed != user.role and not trust_role
+    if claimed is not None and not unclaimed:
+        user.role = claimed
+    user.is_internal = user.role in INTERNAL_ROLES
     user.clerk_user_id = clerk_user.id
     user.email = clerk_user.email or user.email
     user.first_name = clerk_user.first_name
     user.last_name = clerk_user.last_name
     user.image_url = clerk_user.image_url
     user.phone_number = clerk_user.phone_number
-    user.role = role
-    user.is_internal = internal
-    if internal or clerk_user.phone_verified:
+    if user.is_internal or clerk_user.phone_verified:
         user.phone_verification_required = False
     if clerk_user.banned and user.disabled_at is None:
         user.disabled_at = timezone.now()
@@ -87,7 +95,27 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser) -> User:
         user.disabled_at = None
     user.clerk_updated_at = clerk_user.updated_at
     user.save()
+    if unclaimed and claimed is not None:
+        _apply_role_claim(user, clerk_user=clerk_user, role=claimed)
     return user
+
+
+def _apply_role_claim(user: User, *, clerk_user: ClerkUser, role: Role) -> None:
+    if role_claims.accepted(user=user, clerk_user=clerk_user, role=role):
+        user.role = role
+        user.is_internal = True
+        user.phone_verification_required = False
+        user.save(update_fields=["role", "is_internal", "phone_verification_required", "updated_at"])
+        return
+    logger.warning("user %s: Clerk metadata claims role %s with no matching invitation; ignored", user.pk, role)
+    audit(
+        "user.role_claim_ignored",
+        actor=None,
+        target_type="user",
+        target_id=user.pk,
+        outcome=AuditEvent.Outcome.DENIED,
+        details={"clerk_user_id": clerk_user.id, "claimed_role": str(role), "kept_role": user.role},
+    )
 
 
 def _forget_previous_clerk_user(user: User, *, new_clerk_user_id: str) -> None:
@@ -233,7 +261,7 @@ def staff_user_create(
     )
     if not created:
         clerk_user = clerk.update_user_metadata(clerk_user.id, public_metadata=metadata)
-    user = user_upsert_from_clerk(clerk_user=clerk_user)
+    user = user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True)
     audit(
         "staff_user.created" if created else "staff_user.role_granted",
         actor=None,

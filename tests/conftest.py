@@ -142,7 +142,7 @@ def clerk_session(clerk_user_factory: Callable[..., ClerkUser]) -> Callable[...,
         **user_fields: Any,
     ) -> ClerkSession:
         clerk_user = clerk_user_factory(role=role, **user_fields)
-        user = user_upsert_from_clerk(clerk_user=clerk_user) if mirror else None
+        user = user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True) if mirror else None
         if workspace is not None:
             membership = clerk.create_organization_membership(
                 workspace.clerk_organization_id,
