@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the accounts webhook handlers (users, workspaces, memberships) with accounts.webhooks.
         from accounts import webhook_handlers  # noqa: F401
+        from accounts.sync import register_reconcilers
+
+        register_reconcilers()

@@ -376,6 +376,11 @@ def create_organization(*, name: str, slug: str | None = None, created_by: str |
     return ClerkOrganization.from_json(_json(organization))
 
 
+def list_organizations(*, limit: int = 100, offset: int = 0) -> list[ClerkOrganization]:
+    page = _call("organizations.list", client().organizations.list, idempotent=True, limit=limit, offset=offset)
+    return [ClerkOrganization.from_json(_json(item)) for item in page.data]
+
+
 def get_organization(id_or_slug: str) -> ClerkOrganization:
     organization = _call("organizations.get", client().organizations.get, idempotent=True, organization_id=id_or_slug)
     return ClerkOrganization.from_json(_json(organization))
