@@ -129,7 +129,7 @@ def test_workspace_invitations_changed_in_clerk(
     )
     by_email = {result.email: result.invitation for result in results if result.invitation is not None}
     clerk.revoke_organization_invitation(
-        workspace.clerk_organization_id, by_email["rev@example.com"].clerk_invitation_id
+        workspace.clerk_organization_id, by_email["rev@example.com"].clerk_invitation_id or ""
     )
     foreign = clerk.create_organization_invitation(
         workspace.clerk_organization_id, email="dashboard@example.com", role="org:member"
