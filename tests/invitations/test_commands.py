@@ -30,11 +30,11 @@ def run(*args: str) -> str:
 def test_expire_invitations_marks_and_counts() -> None:
     overdue = WorkspaceInvitationFactory.create_batch(2, expires_at=timezone.now() - timedelta(hours=1))
     fresh = WorkspaceInvitationFactory.create()
-    assert run("expire_invitations") == "Expired 2 invitations.\n"
+    assert run("expire_invitations") == "Expired 2 workspace invitations and 0 staff invitations.\n"
     assert {row.status for row in WorkspaceInvitation.objects.filter(pk__in=[r.pk for r in overdue])} == {"expired"}
     fresh.refresh_from_db()
     assert fresh.status == "pending"
-    assert run("expire_invitations") == "Expired 0 invitations.\n"
+    assert run("expire_invitations") == "Expired 0 workspace invitations and 0 staff invitations.\n"
 
 
 def test_send_queued_invitations_after_retry_after(
