@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from accounts.models import WorkspaceMembership
@@ -80,11 +80,30 @@ class StringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# What the service trims away (``str.strip``: every character ``str.isspace`` accepts). A list of nothing else is
+# refused with 400 `no_emails`; the schema says so with `not: {items: {pattern: BLANK}}`.
+BLANK = r"^[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+
+
+class EmailListField(serializers.ListField):
+    """The addresses of an invite: blank entries are skipped, but at least one must be more than blank."""
+
+
+class EmailListFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = EmailListField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        schema["not"] = {"items": {"pattern": BLANK}}
+        return schema
+
+
 class InviteRequestSerializer(StrictSerializer):
     """Who to invite and as what. Undeclared fields are refused (400)."""
 
-    emails = serializers.ListField(
+    emails = EmailListField(
         child=StringField(
+            min_length=1,
             max_length=MAX_EMAIL_LENGTH,
             trim_whitespace=False,  # the service trims; a stray line break must be refused, not trimmed away
             # The RegexValidator puts `pattern` in the OpenAPI schema; the function does the actual check.
@@ -93,7 +112,8 @@ class InviteRequestSerializer(StrictSerializer):
         min_length=1,
         max_length=MAX_EMAILS_PER_REQUEST,
         help_text=f"1 to {MAX_EMAILS_PER_REQUEST} addresses. Duplicates and case variants are folded: each distinct "
-        "address gets one result (malformed ones get `invalid_email`).",
+        "address gets one result (malformed ones get `invalid_email`). Entries of only spaces are skipped; a list of "
+        "nothing else is refused (`no_emails`).",
     )
     role = serializers.ChoiceField(choices=WorkspaceRole.choices, help_text="The workspace role they will have.")
 

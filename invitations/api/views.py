@@ -59,6 +59,10 @@ INVALID = _error(
     "The input is not valid: `invalid` (with `extra.fields`), `parse_error` (malformed JSON), `no_emails` (only "
     "blank entries)."
 )
+BAD_QUERY = _error(
+    "A query parameter is not valid (`invalid`, with `extra.fields`): an unknown `status`, or a `page` / `page_size` "
+    "that is not a whole number in range."
+)
 RATE_LIMITED = _error("Too many requests (`rate_limited`); see the `Retry-After` header and `extra.retry_after`.")
 CLERK_ERROR = _error("Clerk answered with an error (`clerk_error`, `clerk_rejected`).")
 CLERK_UNAVAILABLE = _error("Clerk cannot be reached right now (`clerk_unavailable`); try again in a moment.")
@@ -127,7 +131,7 @@ ROW_ACTION_RESPONSES = {
         parameters=[InvitationListQuerySerializer],
         responses={
             200: InvitationSerializer(many=True),
-            400: INVALID,
+            400: BAD_QUERY,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -242,7 +246,7 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         operation_id="workspace_members_list",
         summary="List a workspace's members",
         description="Paginated. Any member of the workspace may read it, as may super_admin, admin and pm.",
-        responses={200: MemberSerializer(many=True), 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        responses={200: MemberSerializer(many=True), 400: BAD_QUERY, 401: UNAUTHENTICATED, 404: NOT_FOUND},
     ),
 )
 class WorkspaceMemberViewSet(WorkspaceScopedViewSet):

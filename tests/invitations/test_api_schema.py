@@ -32,7 +32,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     (f"{WORKSPACE}/members/", "get"): {
         "id": "workspace_members_list",
-        "statuses": {"200", "401", "404"},
+        "statuses": {"200", "400", "401", "404"},
     },
 }
 
