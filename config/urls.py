@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     path("", include("invitations.urls")),
     path("api/", include("invitations.api.urls")),
+    path("api/admin/internal-users/", include("internal_users.api.urls")),
     path("webhooks/clerk/", clerk_webhook, name="clerk-webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -87,6 +87,7 @@ class Cursor:
             segment in SEGMENTS
             and isinstance(sort, str)
             and len(sort) <= 400
+            and sort.isprintable()  # NUL or a lone surrogate would fail in PostgreSQL: a 500, not a bad cursor
             and isinstance(row_id, int)
             and not isinstance(row_id, bool)
             and 0 < row_id < 2**63
@@ -130,7 +131,7 @@ def staff_filters(*, status: str | None = None, role: str | None = None, search:
         raise InvalidStaffFilter(
             f"Unknown role {role!r}: use one of {', '.join(sorted(ROLE_FILTERS))}.", extra={"field": "role"}
         )
-    text = " ".join((search or "").split())[:MAX_SEARCH_LENGTH]
+    text = " ".join((search or "").replace("\x00", " ").split())[:MAX_SEARCH_LENGTH]  # NUL: PostgreSQL refuses it
     return StaffFilters(status=status, role=role, search=text)
 
 
@@ -187,14 +188,19 @@ def _user_status(user: User) -> str:
 def _fetch_invitations(
     rows: QuerySet[InternalInvitation], *, after: Cursor | None, before: Cursor | None, limit: int
 ) -> list[InternalInvitation]:
-    """Newest first. ``after``: rows following the cursor; ``before``: rows preceding it (returned in list order)."""
+    """Newest first. ``after``: rows following the cursor; ``before``: rows preceding it (returned in list order).
+
+    The keyset condition ``(created_at, id) < (t, id)`` is spelt with an OR, which no index can start from; the
+    redundant ``created_at <= t`` (``>=`` backwards) is what lets the index scan begin at the cursor instead of
+    reading every row before it (bench/staff_list.py: O(position) without it).
+    """
     if before is not None:
         moment = _parse_time(before.sort)
-        rows = rows.filter(Q(created_at__gt=moment) | Q(created_at=moment, id__gt=before.id))
+        rows = rows.filter(Q(created_at__gt=moment) | Q(created_at=moment, id__gt=before.id), created_at__gte=moment)
         return list(rows.order_by("created_at", "id")[:limit])[::-1]
     if after is not None:
         moment = _parse_time(after.sort)
-        rows = rows.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=after.id))
+        rows = rows.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=after.id), created_at__lte=moment)
     return list(rows.order_by("-created_at", "-id")[:limit])
 
 

@@ -223,3 +223,11 @@ INVITATIONS_API_RESEND_RATE = "30/h"
 INVITATIONS_API_REVOKE_RATE = "60/h"
 INVITATIONS_GLOBAL_INVITATIONS_RATE = "200/h"
 INVITATIONS_GLOBAL_BULK_CALLS_RATE = "40/h"
+
+# --------------------------------------------------------------------------- internal users (staff)
+# Rate limits of the staff API (internal_users/api/views.py): per user, and one global budget of Clerk application
+# invitations (invites and resends) below Clerk's cap of 100 per hour and instance.
+INTERNAL_USERS_API_INVITE_RATE = "30/h"
+INTERNAL_USERS_API_RESEND_RATE = "30/h"
+INTERNAL_USERS_API_ACTION_RATE = "60/h"  # revoke, grant-role, deactivate, reactivate, remove (one counter)
+INTERNAL_USERS_GLOBAL_INVITATIONS_RATE = "80/h"

@@ -1,0 +1,1 @@
+"""The staff JSON API under ``/api/admin/internal-users/`` (DESIGN.md, "HTTP surface")."""
