@@ -1,0 +1,421 @@
+"""Webhook ingestion under load: signed Clerk events, 5% redelivered, shuffled, against gunicorn on PostgreSQL.
+
+1. The Clerk emulator (in a thread of this process) is driven through its Backend API to create, update and delete
+   users, organizations and memberships (and a few sessions); every event it emits is kept as Clerk would send it.
+2. Each event gets a Svix message id; 5% of the deliveries are redeliveries of an already chosen id (same id, same
+   body, signed afresh, as Svix retries), and the whole list is shuffled.
+3. gunicorn (2 sync workers by default) serves ``config.wsgi`` with production settings on a throwaway PostgreSQL
+   database and Redis, CLERK_* pointing at the emulator (a membership whose user is not mirrored yet makes the app
+   fetch that user from the emulator, as it would from Clerk).
+4. A bounded client POSTs every delivery to ``/webhooks/clerk/``, each signed with the real ``svix`` library just
+   before it is sent, and the trivial view ``/bench/ping/`` gets as many POSTs of the same bodies, half before and
+   half after, on the same server with the same concurrency.
+5. It checks: every answer 2xx; one ``WebhookEvent`` row per distinct id and none other; every redelivery answered
+   ``duplicate`` and exactly one delivery of each id processed; the final users, workspaces and memberships equal the
+   emulator's (newest data per object, nothing deleted comes back).
+
+It prints requests per second for the webhooks and for the trivial view, their ratio (goal >= 0.6), latencies, and
+the checks. Exit status 0 when every check passes (the speed goal is reported, not enforced).
+
+    python3 -m uv run python bench/webhook_load.py                # 10,000 deliveries, 8 concurrent
+    python3 -m uv run python bench/webhook_load.py --quick        # 400 deliveries: what CI runs
+    python3 -m uv run python bench/webhook_load.py --worker-class gthread --threads 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from svix.webhooks import Webhook
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: the repository root on sys.path
+
+from bench import load_common as lc
+from clerk_emulator import shapes
+from clerk_emulator.server import EmulatorServer
+
+WEBHOOK_PATH = "/webhooks/clerk/"
+PING_PATH = "/bench/ping/"
+
+
+# --------------------------------------------------------------------------- making Clerk events
+class ClerkWorkload:
+    """Drives the emulator's Backend API with a seeded mix of changes; the emulator records the events."""
+
+    # (operation, weight): what a busy Clerk instance sends, mostly users and memberships.
+    MIX = (
+        ("create_user", 40),
+        ("update_user", 22),
+        ("create_membership", 22),
+        ("update_membership", 8),
+        ("update_organization", 3),
+        ("create_organization", 2),
+        ("create_session", 2),
+        ("delete_user", 1),
+    )
+
+    def __init__(self, server: EmulatorServer, rng: random.Random) -> None:
+        self.em = server.emulator
+        self.rng = rng
+        self.http = httpx.Client(
+            base_url=server.api_url, headers={"Authorization": f"Bearer {self.em.secret_key}"}, timeout=10
+        )
+        self.users: list[str] = []
+        self.organizations: list[str] = []
+        self.memberships: set[tuple[str, str]] = set()  # (organization id, user id)
+        self.serial = 0
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.http.request(method, path.lstrip("/"), json=body)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def next_name(self) -> int:
+        self.serial += 1
+        return self.serial
+
+    def create_user(self) -> None:
+        n = self.next_name()
+        user = self.call(
+            "POST",
+            "/users",
+            {"email_address": [f"user{n}@bench.example.com"], "first_name": f"First{n}", "last_name": "Created"},
+        )
+        self.users.append(user["id"])
+
+    def update_user(self) -> None:
+        if not self.users:
+            return self.create_user()
+        user_id = self.rng.choice(self.users)
+        self.call("PATCH", f"/users/{user_id}", {"first_name": f"Renamed{self.next_name()}", "last_name": "Updated"})
+        return None
+
+    def delete_user(self) -> None:
+        if len(self.users) < 10:
+            return self.create_user()
+        user_id = self.users.pop(self.rng.randrange(len(self.users)))
+        self.call("DELETE", f"/users/{user_id}")
+        self.memberships = {(org, user) for org, user in self.memberships if user != user_id}
+        return None
+
+    def create_organization(self) -> None:
+        n = self.next_name()
+        org = self.call("POST", "/organizations", {"name": f"Organization {n}", "slug": f"org-{n}"})
+        self.organizations.append(org["id"])
+
+    def update_organization(self) -> None:
+        if not self.organizations:
+            return self.create_organization()
+        org_id = self.rng.choice(self.organizations)
+        self.call("PATCH", f"/organizations/{org_id}", {"name": f"Organization renamed {self.next_name()}"})
+        return None
+
+    def create_membership(self) -> None:
+        if not self.users or not self.organizations:
+            return self.create_user()
+        for _ in range(20):
+            org_id, user_id = self.rng.choice(self.organizations), self.rng.choice(self.users)
+            if (org_id, user_id) not in self.memberships:
+                role = "org:admin" if self.rng.random() < 0.2 else "org:member"
+                self.call("POST", f"/organizations/{org_id}/memberships", {"user_id": user_id, "role": role})
+                self.memberships.add((org_id, user_id))
+                return None
+        return self.create_user()
+
+    def update_membership(self) -> None:
+        if not self.memberships:
+            return self.create_membership()
+        org_id, user_id = self.rng.choice(sorted(self.memberships))
+        role = self.rng.choice(["org:admin", "org:member"])
+        self.call("PATCH", f"/organizations/{org_id}/memberships/{user_id}", {"role": role})
+        return None
+
+    def create_session(self) -> None:
+        if not self.users:
+            return self.create_user()
+        self.call("POST", "/sessions", {"user_id": self.rng.choice(self.users)})
+        return None
+
+    def run(self, distinct: int) -> list[dict[str, Any]]:
+        """Events until at least ``distinct`` were emitted (a deletion may emit a few at once)."""
+        for _ in range(3):
+            self.create_organization()
+        operations = [name for name, _ in self.MIX]
+        weights = [weight for _, weight in self.MIX]
+        while len(self.em.events) < distinct:
+            getattr(self, self.rng.choices(operations, weights)[0])()
+        self.http.close()
+        return [json.loads(json.dumps(event)) for event in self.em.events]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    svix_id: str
+    body: bytes
+    event_type: str
+    redelivery: bool
+
+
+def plan_deliveries(events: list[dict[str, Any]], duplicates: int, rng: random.Random) -> list[Delivery]:
+    originals = [
+        Delivery(f"msg_bench_{i:06d}_{rng.getrandbits(40):010x}", json.dumps(event).encode(), event["type"], False)
+        for i, event in enumerate(events)
+    ]
+    again = [
+        Delivery(original.svix_id, original.body, original.event_type, True)
+        for original in rng.sample(originals, duplicates)
+    ]
+    deliveries = originals + again
+    rng.shuffle(deliveries)
+    return deliveries
+
+
+# --------------------------------------------------------------------------- checking the outcome
+def expected_state(server: EmulatorServer) -> dict[str, dict[str, tuple[Any, ...]]]:
+    """What the local mirror must hold: the emulator's final users, organizations and memberships."""
+    from accounts.clerk_types import ClerkUser
+    from accounts.roles import WORKSPACE_ROLE_FROM_CLERK
+
+    em = server.emulator
+    users = {}
+    for record in em.users.values():
+        clerk_user = ClerkUser.from_json(shapes.user(record))
+        users[record.id] = (clerk_user.email, clerk_user.first_name, clerk_user.last_name, clerk_user.updated_at)
+    workspaces = {org.id: (org.name, org.slug, org.updated_at) for org in em.organizations.values()}
+    memberships = {
+        f"{m.organization_id}|{m.user_id}": (str(WORKSPACE_ROLE_FROM_CLERK[m.role]), m.id, m.updated_at)
+        for m in em.memberships.values()
+    }
+    return {"users": users, "workspaces": workspaces, "memberships": memberships}
+
+
+def local_state() -> dict[str, dict[str, tuple[Any, ...]]]:
+    from accounts.models import User, Workspace, WorkspaceMembership
+
+    users = {
+        row[0]: tuple(row[1:])
+        for row in User.objects.values_list("clerk_user_id", "email", "first_name", "last_name", "clerk_updated_at")
+    }
+    workspaces = {
+        row[0]: tuple(row[1:])
+        for row in Workspace.objects.values_list("clerk_organization_id", "name", "slug", "clerk_updated_at")
+    }
+    memberships = {
+        f"{row[0]}|{row[1]}": tuple(row[2:])
+        for row in WorkspaceMembership.objects.values_list(
+            "workspace__clerk_organization_id", "user__clerk_user_id", "role", "clerk_membership_id", "clerk_updated_at"
+        )
+    }
+    return {"users": users, "workspaces": workspaces, "memberships": memberships}
+
+
+def state_differences(
+    expected: dict[str, dict[str, tuple[Any, ...]]], actual: dict[str, dict[str, tuple[Any, ...]]]
+) -> dict[str, list[str]]:
+    differences: dict[str, list[str]] = {}
+    for kind, wanted in expected.items():
+        found = actual[kind]
+        wrong = [
+            f"{key}: want {value}, have {found.get(key)}" for key, value in wanted.items() if found.get(key) != value
+        ]
+        wrong += [f"{key}: should not exist, have {found[key]}" for key in found.keys() - wanted.keys()]
+        differences[kind] = wrong
+    return differences
+
+
+# --------------------------------------------------------------------------- main
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000, help="deliveries in all, redeliveries included")
+    parser.add_argument("--duplicates", type=float, default=0.05, help="share of deliveries that are redeliveries")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument("--seed", type=int, default=20_260_601)
+    parser.add_argument("--max-seconds", type=float, default=900, help="give up a load phase after this long")
+    parser.add_argument("--quick", action="store_true", help="400 deliveries (CI)")
+    args = parser.parse_args()
+    if args.quick:
+        args.events, args.max_seconds = 400, 120
+
+    unavailable = lc.services_available()
+    if unavailable:
+        lc.fail(unavailable)
+        return 2
+    rng = random.Random(args.seed)  # noqa: S311 - a reproducible workload, not a secret
+    duplicates = round(args.events * args.duplicates)
+
+    server = lc.start_emulator()
+    try:
+        with lc.throwaway_database("webhooks") as database_url:
+            env = lc.production_env(database_url=database_url, emulator=server)
+            return run(args, rng, duplicates, server, env)
+    finally:
+        server.stop()
+
+
+def run(
+    args: argparse.Namespace, rng: random.Random, duplicates: int, server: EmulatorServer, env: dict[str, str]
+) -> int:
+    started = time.perf_counter()
+    events = ClerkWorkload(server, rng).run(args.events - duplicates)
+    deliveries = plan_deliveries(events, duplicates, rng)
+    generate_s = time.perf_counter() - started
+    migrate_s = lc.migrate(env)
+    lc.setup_django(env)
+    logging.disable(logging.CRITICAL)  # this process only reads the database; the server logs to its own file
+
+    webhook = Webhook(lc.BENCH_WEBHOOK_SECRET)
+    bodies = [delivery.body for delivery in deliveries]
+
+    def signed(delivery: Delivery) -> dict[str, str]:
+        now = datetime.now(tz=UTC)
+        return {
+            "Content-Type": "application/json",
+            "svix-id": delivery.svix_id,
+            "svix-timestamp": str(int(now.timestamp())),
+            "svix-signature": webhook.sign(delivery.svix_id, now, delivery.body.decode()),
+        }
+
+    def webhook_request(index: int) -> lc.Request:
+        delivery = deliveries[index]
+        return lc.Request("POST", WEBHOOK_PATH, delivery.body, signed(delivery), delivery.event_type)
+
+    def ping_request(index: int) -> lc.Request:
+        return lc.Request("POST", PING_PATH, bodies[index % len(bodies)], {"Content-Type": "application/json"}, "ping")
+
+    half = len(deliveries) // 2
+    with lc.Gunicorn(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as gunicorn:
+        lc.run_load(gunicorn.port, ping_request, count=200, concurrency=args.concurrency, deadline_s=60)  # warm-up
+        ping_before = lc.run_load(
+            gunicorn.port, ping_request, count=half, concurrency=args.concurrency, deadline_s=args.max_seconds
+        )
+        clerk_mark = len(server.emulator.request_log)
+        hooks = lc.run_load(
+            gunicorn.port,
+            webhook_request,
+            count=len(deliveries),
+            concurrency=args.concurrency,
+            deadline_s=args.max_seconds,
+            keep_body=lambda request, status: True,
+        )
+        clerk_during = lc.clerk_calls(server, clerk_mark)
+        ping_after = lc.run_load(
+            gunicorn.port,
+            ping_request,
+            count=len(deliveries) - half,
+            concurrency=args.concurrency,
+            deadline_s=args.max_seconds,
+        )
+        server_errors = gunicorn.server_errors_logged()
+        description = gunicorn.description
+
+    return report(
+        args=args,
+        deliveries=deliveries,
+        hooks=hooks,
+        pings=(ping_before, ping_after),
+        server=server,
+        clerk_during=clerk_during,
+        server_errors=server_errors,
+        description=description,
+        timings={"generate": generate_s, "migrate": migrate_s},
+    )
+
+
+def report(
+    *,
+    args: argparse.Namespace,
+    deliveries: list[Delivery],
+    hooks: lc.LoadRun,
+    pings: tuple[lc.LoadRun, lc.LoadRun],
+    server: EmulatorServer,
+    clerk_during: Counter[str],
+    server_errors: int,
+    description: str,
+    timings: dict[str, float],
+) -> int:
+    from core.models import WebhookEvent
+
+    distinct_ids = {delivery.svix_id for delivery in deliveries}
+    redeliveries = sum(1 for delivery in deliveries if delivery.redelivery)
+    outcomes: Counter[str] = Counter()
+    processed_per_id: Counter[str] = Counter()
+    for sample in hooks.samples:
+        status = str(lc.json_body(sample).get("status", f"http {sample.status}"))
+        outcomes[status] += 1
+        if status != "duplicate" and 200 <= sample.status < 300:
+            processed_per_id[deliveries[sample.index].svix_id] += 1
+    stored_ids = set(WebhookEvent.objects.values_list("svix_id", flat=True))
+    stored_rows = WebhookEvent.objects.count()
+    differences = state_differences(expected_state(server), local_state())
+    types = Counter(delivery.event_type for delivery in deliveries if not delivery.redelivery)
+
+    ping_runs = [run for run in pings if run.completed]
+    ping_rps = sum(run.completed for run in ping_runs) / sum(run.elapsed_s for run in ping_runs)
+    ratio = hooks.rps / ping_rps if ping_rps else 0.0
+    ping_latencies = sorted(pings[0].latencies_ms() + pings[1].latencies_ms())
+
+    checks = {
+        "every delivery answered": hooks.completed == len(deliveries),
+        "every answer 2xx (webhooks)": hooks.errors == 0,
+        "every answer 2xx (trivial view)": all(run.errors == 0 and run.completed == run.planned for run in pings),
+        "one WebhookEvent row per distinct svix-id": stored_rows == len(distinct_ids) and stored_ids == distinct_ids,
+        "each svix-id processed exactly once": len(processed_per_id) == len(distinct_ids)
+        and set(processed_per_id.values()) == {1},
+        "one 'duplicate' answer per redelivery": outcomes["duplicate"] == redeliveries,
+        "no server errors logged": server_errors == 0,
+        **{f"final {kind} equal Clerk's (newest data)": not wrong for kind, wrong in differences.items()},
+    }
+
+    lc.say(f"Webhook ingestion, {description}, PostgreSQL + Redis, production settings; {lc.machine()}")
+    lc.say(
+        f"  events          : {len(distinct_ids)} distinct + {redeliveries} redeliveries = {len(deliveries)} "
+        f"deliveries, shuffled; concurrency {args.concurrency}"
+    )
+    lc.say("  event types     : " + ", ".join(f"{name} {count}" for name, count in types.most_common()))
+    lc.say(f"  webhooks        : {hooks.rps:8.1f} req/s  ({hooks.completed} in {hooks.elapsed_s:.1f} s)")
+    lc.say(f"                    {lc.latency_summary(hooks.latencies_ms())}")
+    lc.say(
+        f"  trivial view    : {ping_rps:8.1f} req/s  (before {pings[0].rps:.1f}, after {pings[1].rps:.1f}; "
+        f"{sum(run.completed for run in pings)} requests)"
+    )
+    lc.say(f"                    {lc.latency_summary(ping_latencies)}")
+    lc.say(f"  ratio           : {ratio:8.2f}  (goal >= 0.6)")
+    lc.say("  answers         : " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
+    lc.say(f"  rows            : {stored_rows} WebhookEvent rows for {len(distinct_ids)} distinct svix-ids")
+    lc.say(
+        "  final state     : "
+        + ", ".join(f"{kind} {len(wrong)} wrong" for kind, wrong in differences.items())
+        + f" (Clerk has {len(server.emulator.users)} users, {len(server.emulator.organizations)} organizations, "
+        f"{len(server.emulator.memberships)} memberships)"
+    )
+    calls = ", ".join(f"{name} {count}" for name, count in clerk_during.most_common()) or "none"
+    lc.say(f"  Clerk calls     : {calls} (users not mirrored yet when their membership arrived)")
+    lc.say(f"  setup           : events made in {timings['generate']:.1f} s, migrations {timings['migrate']:.1f} s")
+    for name, passed in checks.items():
+        lc.say(f"  [{'ok' if passed else 'FAILED'}] {name}")
+    for kind, wrong in differences.items():
+        for line in wrong[:5]:
+            lc.say(f"    {kind}: {line}")
+    errors = [sample for sample in hooks.samples if not 200 <= sample.status < 300][:5]
+    for sample in errors:
+        lc.say(f"    http {sample.status} {sample.error} {sample.body[:200]!r}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The load benches in their short form: each runs to completion, prints its figures and passes its own checks.
+
+Each bench is a subprocess (``python bench/<name>.py --quick``) with its own throwaway PostgreSQL database, gunicorn
+or in-process app and Clerk emulator, all on 127.0.0.1. Correctness is asserted (every webhook stored and applied
+exactly once, zero errors, no Clerk call in steady state); timings never are: they are only checked to be printed.
+Skipped when PostgreSQL or Redis is not reachable (CI starts both).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+
+
+def _services_missing() -> str | None:
+    database_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        database_url = "postgres://postgres@127.0.0.1:5432/postgres"
+    parts = urlsplit(database_url)
+    try:
+        with psycopg.connect(parts._replace(scheme="postgresql", path="/postgres").geturl(), connect_timeout=3):
+            pass
+    except psycopg.Error:
+        return "PostgreSQL is not reachable"
+    redis = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    try:
+        with socket.create_connection((redis.hostname or "127.0.0.1", redis.port or 6379), timeout=3):
+            pass
+    except OSError:
+        return "Redis is not reachable"
+    return None
+
+
+pytestmark = [
+    pytest.mark.skipif(bool(_services_missing()), reason="the benches need PostgreSQL and Redis on loopback"),
+    pytest.mark.timeout(360),
+]
+
+
+def _run(name: str) -> str:
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=330,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "[FAILED]" not in output, output
+    return output
+
+
+def _assert_lines(output: str, *patterns: str) -> None:
+    for pattern in patterns:
+        assert re.search(pattern, output, re.MULTILINE), f"missing {pattern!r} in:\n{output}"
+
+
+def test_webhook_load_applies_every_event_exactly_once() -> None:
+    output = _run("webhook_load")
+    _assert_lines(
+        output,
+        r"events +: \d+ distinct \+ \d+ redeliveries = 400 deliveries",
+        rf"webhooks +: +{NUMBER} req/s",
+        rf"trivial view +: +{NUMBER} req/s",
+        rf"ratio +: +{NUMBER}",
+        r"p50 .* p95 .* p99",
+        r"\[ok\] every answer 2xx \(webhooks\)",
+        r"\[ok\] one WebhookEvent row per distinct svix-id",
+        r"\[ok\] each svix-id processed exactly once",
+        r"\[ok\] one 'duplicate' answer per redelivery",
+        r"\[ok\] final users equal Clerk's",
+        r"\[ok\] final workspaces equal Clerk's",
+        r"\[ok\] final memberships equal Clerk's",
+    )
+
+
+def test_list_load_has_no_errors() -> None:
+    output = _run("list_load")
+    _assert_lines(
+        output,
+        rf"throughput +: +{NUMBER} req/s .*, 0 errors",
+        rf"invitations +: p50 +{NUMBER} ms +p95 +{NUMBER} ms +p99 +{NUMBER} ms",
+        rf"members +: p50 +{NUMBER} ms +p95 +{NUMBER} ms +p99 +{NUMBER} ms",
+        r"\[ok\] every warm-up answer 200 with the seeded counts",
+        r"\[ok\] zero errors under load",
+        r"\[ok\] no Clerk call while serving",
+    )
+
+
+def test_auth_overhead_makes_no_clerk_call_once_warm() -> None:
+    output = _run("auth_overhead")
+    _assert_lines(
+        output,
+        rf"added by authentication +: +-?{NUMBER} ms per request",
+        rf"verify_session_token alone +: median +{NUMBER} ms",
+        r"Clerk calls, steady state +: none",
+        r"\[ok\] every answer named the right user",
+        r"\[ok\] the first request of a new user fetched it from Clerk once",
+        r"\[ok\] no Clerk call in steady state",
+    )
