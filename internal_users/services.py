@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -165,6 +166,28 @@ def _other_active_super_admins(user: User) -> bool:
 def _require_not_last_super_admin(user: User) -> None:
     if user.role == Role.SUPER_ADMIN and user.is_active and not _other_active_super_admins(user):
         raise LastSuperAdmin()
+
+
+@contextlib.contextmanager
+def _super_admins_locked(user: User, *, action: str, actor: User, request: Any) -> Iterator[None]:
+    """Around deactivating, demoting or removing ``user``: when a super admin, hold row locks on the active super
+    admins while Clerk acts and our rows follow, and check again under them, so two super admins taking each other
+    down at the same moment cannot leave none (the second waits, then finds the first gone: ``last_super_admin``).
+    """
+    if user.role != Role.SUPER_ADMIN:
+        yield
+        return
+    try:
+        with transaction.atomic():
+            active = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True, is_internal=True)
+            list(active.select_for_update().order_by("pk").values_list("pk", flat=True))
+            current = User.objects.filter(pk=user.pk).first()
+            if current is not None:
+                _require_not_last_super_admin(current)
+            yield
+    except LastSuperAdmin as exc:
+        _denied(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, exc=exc, request=request)
+        raise
 
 
 def _check_user_action(*, actor: User, user: User, permission: str = Permission.INTERNAL_USERS_MANAGE) -> None:
@@ -643,11 +666,12 @@ def staff_user_deactivate(*, user: User, actor: User, request: HttpRequest | Non
         _require_not_last_super_admin(user)
 
     _with_audit("staff_user.deactivated", actor=actor, user=user, request=request, check=check)
-    banned = clerk.ban_user(user.clerk_user_id)
-    user = user_upsert_from_clerk(clerk_user=banned)
-    if user.disabled_at is None:  # an older Clerk timestamp than stored: mirror the ban regardless
-        User.objects.filter(pk=user.pk).update(disabled_at=timezone.now())
-        user.refresh_from_db()
+    with _super_admins_locked(user, action="staff_user.deactivated", actor=actor, request=request):
+        banned = clerk.ban_user(user.clerk_user_id)
+        user = user_upsert_from_clerk(clerk_user=banned)
+        if user.disabled_at is None:  # an older Clerk timestamp than stored: mirror the ban regardless
+            User.objects.filter(pk=user.pk).update(disabled_at=timezone.now())
+            user.refresh_from_db()
     audit(
         "staff_user.deactivated",
         actor=actor,
@@ -696,11 +720,12 @@ def staff_user_remove(*, user: User, actor: User, request: HttpRequest | None = 
         _require_not_last_super_admin(user)
 
     _with_audit("staff_user.removed", actor=actor, user=user, request=request, check=check)
-    with contextlib.suppress(clerk.ClerkNotFound):
-        clerk.delete_user(user.clerk_user_id)
     details = _user_details(user, name=user.full_name)
     user_pk = user.pk
-    User.objects.filter(pk=user_pk).delete()
+    with _super_admins_locked(user, action="staff_user.removed", actor=actor, request=request):
+        with contextlib.suppress(clerk.ClerkNotFound):
+            clerk.delete_user(user.clerk_user_id)
+        User.objects.filter(pk=user_pk).delete()
     audit(
         "staff_user.removed", actor=actor, target_type=AUDIT_USER, target_id=user_pk, details=details, request=request
     )
@@ -740,8 +765,14 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
         raise InvalidInput(
             f"No account uses {address}. Invite them instead.", code="no_account", extra={"email": address}
         )
-    updated = clerk.update_user_metadata(clerk_user.id, public_metadata=_metadata(wanted))
-    user = user_upsert_from_clerk(clerk_user=updated, trust_role=True)
+    demoting = local is not None and wanted != Role.SUPER_ADMIN
+    with (
+        _super_admins_locked(local, action="staff_user.role_granted", actor=actor, request=request)
+        if local is not None and demoting
+        else contextlib.nullcontext()
+    ):
+        updated = clerk.update_user_metadata(clerk_user.id, public_metadata=_metadata(wanted))
+        user = user_upsert_from_clerk(clerk_user=updated, trust_role=True)
     previous = local.role if local is not None else Role.MEMBER
     audit(
         "staff_user.role_granted",

@@ -37,7 +37,10 @@ from accounts.roles import Role
 from accounts.webhooks import clerk_webhook
 from clerk_emulator.state import Emulator, Fault
 from clerk_emulator.tokens import SigningKeys
+from core.models import AuditEvent
+from internal_users.models import InternalInvitationStatus
 from tests.conftest import ClerkSession, SignedInClient
+from tests.internal_users.factories import InternalInvitationFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -257,6 +260,8 @@ class TestUserSeenForTheFirstTime:
     def test_first_request_fetches_and_upserts_the_user_once(
         self, clerk_gateway: Emulator, clerk_session: Callable[..., ClerkSession]
     ) -> None:
+        # A staff member who just accepted a pm invitation: the metadata role matches a pending invitation.
+        invitation = InternalInvitationFactory.create(email="pat@example.com", role=Role.PM)
         session = clerk_session(Role.PM, mirror=False, email="Pat@Example.com", first_name="Pat")
         user_path = f"/v1/users/{session.clerk_user.id}"
         assert not User.objects.filter(clerk_user_id=session.clerk_user.id).exists()
@@ -267,9 +272,26 @@ class TestUserSeenForTheFirstTime:
         user = User.objects.get(clerk_user_id=session.clerk_user.id)
         assert (user.email, user.first_name, user.role, user.is_internal) == ("pat@example.com", "Pat", "pm", True)
         assert gets(clerk_gateway, user_path) == 1
+        invitation.refresh_from_db()
+        assert (invitation.status, invitation.accepted_user) == (InternalInvitationStatus.ACCEPTED, user)
 
         assert bearer(session.token).get(WHOAMI).status_code == 200
         assert gets(clerk_gateway, user_path) == 1
+
+    def test_a_metadata_role_without_an_invitation_is_ignored_and_audited(
+        self, clerk_session: Callable[..., ClerkSession]
+    ) -> None:
+        # Someone wrote {"role": "super_admin"} into their Clerk metadata (the dashboard, another app): no grant.
+        session = clerk_session(Role.SUPER_ADMIN, mirror=False, email="mallory@example.com")
+        response = bearer(session.token).get(WHOAMI)
+        assert response.status_code == 200
+        assert response.json()["role"] == "member"
+        user = User.objects.get(clerk_user_id=session.clerk_user.id)
+        assert (user.role, user.is_internal) == ("member", False)
+        event = AuditEvent.objects.get(action="user.role_claim_ignored")
+        assert (event.target_id, event.outcome) == (str(user.pk), AuditEvent.Outcome.DENIED)
+        assert event.details["claimed_role"] == "super_admin"
+        assert bearer(session.token).get("/api/admins-only/").status_code == 403
 
     def test_user_deleted_in_clerk_is_401_and_not_created(self, clerk_session: Callable[..., ClerkSession]) -> None:
         session = clerk_session(mirror=False)

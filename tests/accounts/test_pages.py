@@ -45,7 +45,8 @@ def make_user(clerk_settings: Emulator) -> Callable[..., User]:
         clerk_user = clerk.create_user(
             email=email, password="pass-word-123", first_name=first_name, last_name=last_name, public_metadata=metadata
         )
-        return user_upsert_from_clerk(clerk_user=clerk_user)
+        # The role is ours to give (as ``create_staff_user`` gives it): trusted, not a claim from metadata.
+        return user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True)
 
     return make
 

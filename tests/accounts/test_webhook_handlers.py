@@ -18,8 +18,10 @@ from django.test import Client
 from accounts.models import User, Workspace, WorkspaceMembership
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
-from core.models import WebhookEvent
+from core.models import AuditEvent, WebhookEvent
+from internal_users.models import InternalInvitation, InternalInvitationStatus
 from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver
+from tests.internal_users.factories import InternalInvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +81,8 @@ def local_state() -> dict[str, list[dict[str, Any]]]:
 
 
 def reset_local() -> None:
+    """Forget every mirrored row; staff invitations accepted meanwhile are pending again (as before the events)."""
+    InternalInvitation.objects.update(status=InternalInvitationStatus.PENDING, accepted_at=None, accepted_user=None)
     WebhookEvent.objects.all().delete()
     WorkspaceMembership.objects.all().delete()
     Workspace.objects.all().delete()
@@ -93,8 +97,15 @@ def assert_order_does_not_matter(client: Client, events: list[dict[str, Any]], o
     assert local_state() == in_order
 
 
+def invited(email: str, role: str) -> InternalInvitation:
+    """A pending staff invitation: the only thing that lets a Clerk metadata role through (accounts.role_claims)."""
+    invitation: InternalInvitation = InternalInvitationFactory.create(email=email, role=role)
+    return invitation
+
+
 # --------------------------------------------------------------------------- users
 def test_user_created_mirrors_the_clerk_user(client: Client, clerk: ClerkDriver) -> None:
+    invitation = invited("ann@example.com", "admin")
     created = clerk.create_user(
         "Ann@Example.com", first_name="Ann", last_name="Lee", public_metadata={"role": "admin", "internal": True}
     )
@@ -106,9 +117,32 @@ def test_user_created_mirrors_the_clerk_user(client: Client, clerk: ClerkDriver)
     assert user.image_url == created["image_url"]
     assert user.clerk_updated_at == created["updated_at"]
     assert user.disabled_at is None
+    assert user.phone_verification_required is False
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.accepted_user) == (InternalInvitationStatus.ACCEPTED, user)
+
+
+def test_metadata_role_without_a_matching_invitation_is_ignored_and_audited(client: Client, clerk: ClerkDriver) -> None:
+    invited("ann@example.com", "pm")  # an invitation for another role grants nothing either
+    created = clerk.create_user("ann@example.com", public_metadata={"role": "super_admin", "internal": True})
+    deliver_all(client, [clerk.event("user.created")])
+    user = User.objects.get(clerk_user_id=created["id"])
+    assert (user.role, user.is_internal) == ("member", False)
+    event = AuditEvent.objects.get(action="user.role_claim_ignored")
+    assert (event.target_id, event.outcome) == (str(user.pk), AuditEvent.Outcome.DENIED)
+    assert (event.details["claimed_role"], event.details["kept_role"]) == ("super_admin", "member")
+    assert InternalInvitation.objects.get().status == InternalInvitationStatus.PENDING
+
+    # Metadata edited later in Clerk's dashboard is no better: ignored and audited again.
+    clerk.call("PATCH", f"/users/{created['id']}/metadata", {"public_metadata": {"role": "admin", "internal": True}})
+    deliver_all(client, [clerk.event("user.updated")])
+    user.refresh_from_db()
+    assert user.role == "member"
+    assert AuditEvent.objects.filter(action="user.role_claim_ignored").count() == 2
 
 
 def test_user_updated_before_created_ends_as_in_order(client: Client, clerk: ClerkDriver) -> None:
+    invited("ann@example.com", "pm")
     user = clerk.create_user("ann@example.com", first_name="Ann")
     clerk.call("PATCH", f"/users/{user['id']}", {"first_name": "Annie", "last_name": "Lee"})
     clerk.call("PATCH", f"/users/{user['id']}/metadata", {"public_metadata": {"role": "pm", "internal": True}})
@@ -118,6 +152,7 @@ def test_user_updated_before_created_ends_as_in_order(client: Client, clerk: Cle
     assert_order_does_not_matter(client, events, order=[3, 1, 0, 2])
     local = User.objects.get()
     assert (local.first_name, local.role, local.is_active) == ("Annie", "pm", False)
+    assert InternalInvitation.objects.get().accepted_user == local
 
 
 def test_stale_update_after_a_newer_one_changes_nothing(client: Client, clerk: ClerkDriver) -> None:
@@ -145,6 +180,7 @@ def test_same_data_under_a_new_message_id_is_idempotent(client: Client, clerk: C
 def test_unknown_role_in_metadata_is_ignored_and_logged(
     client: Client, clerk: ClerkDriver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    invited("ann@example.com", "pm")
     user = clerk.create_user("ann@example.com", public_metadata={"role": "owner", "internal": True})
     clerk.call("PATCH", f"/users/{user['id']}/metadata", {"public_metadata": {"role": "pm"}})
     clerk.call("PATCH", f"/users/{user['id']}/metadata", {"public_metadata": {"role": "god-mode"}})
@@ -190,6 +226,7 @@ def test_deleting_a_user_in_clerk_removes_the_user_and_memberships(client: Clien
 
 
 def test_email_taken_over_by_a_new_clerk_user_inherits_no_access(client: Client, clerk: ClerkDriver) -> None:
+    invited("ann@example.com", "super_admin")
     old = clerk.create_user("ann@example.com", public_metadata={"role": "super_admin", "internal": True})
     org = clerk.create_organization("Acme")
     clerk.add_member(org["id"], old["id"], role="org:admin")
@@ -285,6 +322,7 @@ def test_membership_events_in_any_order(client: Client, clerk: ClerkDriver) -> N
 def test_membership_of_a_user_not_seen_yet_fetches_the_user_through_the_gateway(
     client: Client, clerk: ClerkDriver
 ) -> None:
+    invited("ann@example.com", "pm")
     user = clerk.create_user("ann@example.com", first_name="Ann", public_metadata={"role": "pm"})
     org = clerk.create_organization("Acme")
     clerk.add_member(org["id"], user["id"])

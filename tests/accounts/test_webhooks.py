@@ -39,6 +39,7 @@ from tests.accounts.webhook_support import (
     signed_headers,
     skewed,
 )
+from tests.internal_users.factories import InternalInvitationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -424,6 +425,7 @@ def test_emulator_delivers_signed_webhooks_to_the_live_endpoint(
 ) -> None:
     clerk_emulator.webhook_url = live_server.url + URL
     clerk_emulator.webhook_secret = SECRET
+    InternalInvitationFactory.create(email="dee@example.com", role="pm")  # the role in her metadata was invited
     try:
         user = clerk.create_user("dee@example.com", first_name="Dee", public_metadata={"role": "pm", "internal": True})
         org = clerk.create_organization("Acme", created_by=user["id"])
