@@ -45,7 +45,7 @@ from accounts.permissions import has_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.services import user_upsert_from_clerk
 from core.audit import audit
-from core.exceptions import InvalidInput, PermissionDenied
+from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
 from core.request_id import current_request_id
 from internal_users import emails
@@ -732,6 +732,30 @@ def staff_user_remove(*, user: User, actor: User, request: HttpRequest | None = 
     _log("staff_user.removed", user_pk, actor)
 
 
+def _close_pending_invitations(email: str, *, actor: User, request: HttpRequest | None) -> None:
+    """The person has a staff role now: their pending staff invitations are revoked (in Clerk too)."""
+    for row in InternalInvitation.objects.filter(email=email, status=InternalInvitationStatus.PENDING):
+        if row.clerk_invitation_id:
+            _revoke_quietly(row.clerk_invitation_id)
+        now = timezone.now()
+        closed = InternalInvitation.objects.filter(pk=row.pk, status=InternalInvitationStatus.PENDING).update(
+            status=InternalInvitationStatus.REVOKED,
+            revoked_at=now,
+            revoked_by=actor,
+            revoked_by_email=actor.email,
+            updated_at=now,
+        )
+        if closed:
+            audit(
+                "internal_invitation.revoked",
+                actor=actor,
+                target_type=AUDIT_INVITATION,
+                target_id=row.pk,
+                details=_invitation_details(row, reason="role granted to the existing account"),
+                request=request,
+            )
+
+
 def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest | None = None) -> User:
     """Give an existing account a staff role (or change a staff member's role): Clerk metadata, then our row.
 
@@ -762,9 +786,7 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
             return local
     clerk_user = clerk.get_user(local.clerk_user_id) if local is not None else _clerk_user_for(address)
     if clerk_user is None:
-        raise InvalidInput(
-            f"No account uses {address}. Invite them instead.", code="no_account", extra={"email": address}
-        )
+        raise NotFound(f"No account uses {address}. Invite them instead.", code="no_account", extra={"email": address})
     demoting = local is not None and wanted != Role.SUPER_ADMIN
     with (
         _super_admins_locked(local, action="staff_user.role_granted", actor=actor, request=request)
@@ -773,6 +795,7 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
     ):
         updated = clerk.update_user_metadata(clerk_user.id, public_metadata=_metadata(wanted))
         user = user_upsert_from_clerk(clerk_user=updated, trust_role=True)
+    _close_pending_invitations(address, actor=actor, request=request)
     previous = local.role if local is not None else Role.MEMBER
     audit(
         "staff_user.role_granted",

@@ -144,9 +144,10 @@ USER_CONFLICT = _error(
     "conflict (`clerk_rejected`)."
 )
 GRANT_INVALID = _error(
-    "The body is not valid (`invalid`, `parse_error`, `invalid_email`, `invalid_role`), no account uses this "
-    "email (`no_account`: invite them instead), or Clerk refused the request (`clerk_rejected`)."
+    "The body is not valid (`invalid`, `parse_error`, `invalid_email`, `invalid_role`), or Clerk refused the "
+    "request (`clerk_rejected`)."
 )
+NO_ACCOUNT = _error("No account uses this email (`no_account`): invite them instead.")
 UNPROCESSABLE = _error("Clerk refused the request (`clerk_rejected`, with Clerk's code in `extra.clerk_code`).")
 UNSUPPORTED_MEDIA = _error("The body is not JSON (`unsupported_media_type`).")
 RATE_LIMITED = _error(
@@ -410,7 +411,7 @@ class StaffInvitationViewSet(StaffViewSetBase):
             400: GRANT_INVALID,
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
-            404: NOT_FOUND_USER,
+            404: NO_ACCOUNT,
             409: USER_CONFLICT,
             415: UNSUPPORTED_MEDIA,
             422: UNPROCESSABLE,

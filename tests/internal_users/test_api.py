@@ -776,7 +776,7 @@ class TestUserActions:
 
     def test_grant_role_without_an_account_is_no_account(self, super_admin: SignedInClient) -> None:
         response = super_admin.post(GRANT_ROLE, {"email": "nobody@example.com", "role": "pm"}, format="json")
-        assert_error(response, 400, "no_account")
+        assert_error(response, 404, "no_account")
 
     def test_grant_role_refuses_unknown_fields(self, super_admin: SignedInClient, clerk_gateway: Emulator) -> None:
         with no_clerk_calls(clerk_gateway):

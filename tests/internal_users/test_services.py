@@ -31,7 +31,7 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_upsert_from_clerk
 from clerk_emulator.state import Emulator, Fault
-from core.exceptions import InvalidInput, PermissionDenied
+from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
 from core.request_id import _request_id
 from internal_users import services
@@ -886,8 +886,22 @@ class TestGrantRole:
         assert services.staff_role_grant(email=pm.email, role=Role.PM, actor=admin).pk == pm.pk
         assert no_clerk_call_since(clerk_gateway, calls)
 
+    def test_revokes_a_pending_invitation_of_that_email(
+        self,
+        clerk_gateway: Emulator,
+        clerk_user_factory: Callable[..., ClerkUser],
+        invite: Callable[..., InternalInvitation],
+        admin: User,
+    ) -> None:
+        row = invite("joined@example.com", Role.PM)
+        clerk_user_factory(email="joined@example.com")  # they got an account another way meanwhile
+        services.staff_role_grant(email="joined@example.com", role=Role.PM, actor=admin)
+        row.refresh_from_db()
+        assert (row.status, row.revoked_by_id) == ("revoked", admin.pk)
+        assert clerk_invitation(clerk_gateway, row).status == "revoked"
+
     def test_no_account_is_an_error(self, admin: User) -> None:
-        with pytest.raises(InvalidInput) as error:
+        with pytest.raises(NotFound) as error:
             services.staff_role_grant(email="nobody@example.com", role=Role.PM, actor=admin)
         assert error.value.code == "no_account"
 
