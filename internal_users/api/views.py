@@ -19,9 +19,8 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.http import HttpRequest
 from drf_spectacular.helpers import forced_singular_serializer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -53,38 +52,23 @@ from internal_users.api.serializers import (
     user_entry,
 )
 from internal_users.models import InternalInvitation
+from internal_users.ratelimits import (
+    ACTION_GROUP,
+    ACTION_RATE_SETTING,
+    INVITE_GROUP,
+    INVITE_RATE_SETTING,
+    RESEND_GROUP,
+    RESEND_RATE_SETTING,
+    invite_within_budget,
+    resend_within_budget,
+)
 from invitations.api import ratelimits
-from invitations.api.ratelimits import _Budget, _Reservation, _spending
 from invitations.api.serializers import ErrorSerializer
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission
 
 logger = logging.getLogger(__name__)
-
-# --------------------------------------------------------------------------- rate limits
-INVITE_RATE_SETTING: Final = "INTERNAL_USERS_API_INVITE_RATE"
-RESEND_RATE_SETTING: Final = "INTERNAL_USERS_API_RESEND_RATE"
-ACTION_RATE_SETTING: Final = "INTERNAL_USERS_API_ACTION_RATE"
-GLOBAL_INVITATIONS_RATE_SETTING: Final = "INTERNAL_USERS_GLOBAL_INVITATIONS_RATE"
-# Clerk creates at most 100 application invitations per hour and instance; invites and resends share this budget.
-GLOBAL_INVITATIONS = _Budget("staff_invitations", GLOBAL_INVITATIONS_RATE_SETTING)
-
-
-def invite_within_budget(
-    *, email: str, role: str, actor: User, request: HttpRequest | None = None
-) -> InternalInvitation:
-    """``internal_invite`` inside the global budget: a refusal before Clerk was called gives the unit back."""
-    with _spending(_Reservation(GLOBAL_INVITATIONS, GLOBAL_INVITATIONS.take(1))):
-        return services.internal_invite(email=email, role=role, actor=actor, request=request)
-
-
-def resend_within_budget(
-    *, invitation: InternalInvitation, actor: User, request: HttpRequest | None = None
-) -> InternalInvitation:
-    with _spending(_Reservation(GLOBAL_INVITATIONS, GLOBAL_INVITATIONS.take(1))):
-        return services.internal_invitation_resend(invitation=invitation, actor=actor, request=request)
-
 
 # --------------------------------------------------------------------------- ids from the URL
 _INVITATION_ID = re.compile(r"[1-9][0-9]{0,17}")  # positive and within a bigint: anything else cannot name a row
@@ -361,7 +345,7 @@ class StaffInvitationViewSet(StaffViewSetBase):
         invitation_id = _invitation_id_or_404(self.kwargs.get(self.lookup_url_kwarg))
         return selectors.internal_invitation_get(invitation_id=invitation_id)
 
-    @ratelimits.per_user("internal_users.api.invite", INVITE_RATE_SETTING)
+    @ratelimits.per_user(INVITE_GROUP, INVITE_RATE_SETTING)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = StaffInviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -369,13 +353,13 @@ class StaffInvitationViewSet(StaffViewSetBase):
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("internal_users.api.resend", RESEND_RATE_SETTING)
+    @ratelimits.per_user(RESEND_GROUP, RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = resend_within_budget(invitation=self.get_invitation(), actor=self.actor, request=request._request)
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("internal_users.api.action", ACTION_RATE_SETTING)
+    @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = services.internal_invitation_revoke(
             invitation=self.get_invitation(), actor=self.actor, request=request._request
@@ -494,7 +478,7 @@ class StaffUserViewSet(StaffViewSetBase):
         return Response(StaffPageSerializer(body).data)
 
     @action(detail=False, methods=["post"], url_path="grant-role")
-    @ratelimits.per_user("internal_users.api.action", ACTION_RATE_SETTING)
+    @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def grant_role(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = GrantRoleRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -502,18 +486,18 @@ class StaffUserViewSet(StaffViewSetBase):
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("internal_users.api.action", ACTION_RATE_SETTING)
+    @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def deactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = services.staff_user_deactivate(user=self.get_staff_user(), actor=self.actor, request=request._request)
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("internal_users.api.action", ACTION_RATE_SETTING)
+    @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def reactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = services.staff_user_reactivate(user=self.get_staff_user(), actor=self.actor, request=request._request)
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
-    @ratelimits.per_user("internal_users.api.action", ACTION_RATE_SETTING)
+    @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         services.staff_user_remove(user=self.get_staff_user(), actor=self.actor, request=request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
