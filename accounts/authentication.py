@@ -8,7 +8,8 @@ How it is verified, offline (no Clerk call per request):
 - the key is ``CLERK_JWT_KEY`` (Clerk's PEM "JWKS public key") when set; otherwise the instance's JWKS, fetched once
   through the gateway (``GET /v1/jwks``), kept in this process and in Django's cache, and fetched again when a
   token names an unknown ``kid`` (a key rotation) — at most once per ``JWKS_REFRESH_INTERVAL_S`` per process, so
-  a flood of forged ``kid`` values cannot turn into a flood of Clerk calls;
+  a flood of forged ``kid`` values cannot turn into a flood of Clerk calls; the cache is optional (Redis down:
+  this process's copy and Clerk are used, never a 500);
 - RS256 only; ``exp``, ``nbf`` and ``iat`` checked with ``LEEWAY_S`` of clock skew; ``exp``, ``iat`` and ``sub``
   required;
 - ``azp`` (the origin of the page that asked ClerkJS for the token) must be one of ``CLERK_AUTHORIZED_PARTIES``
@@ -139,6 +140,30 @@ def _jwks_cache_key() -> str:
     return f"accounts:clerk:jwks:{hashlib.sha256(instance).hexdigest()[:16]}"
 
 
+# The shared copy is only a cache: when the cache backend is down (Redis unreachable), keys are fetched from Clerk
+# and kept in this process as usual, and authentication goes on; it never turns into a 500.
+def _shared_jwks_get() -> Any:
+    try:
+        return cache.get(_jwks_cache_key())
+    except Exception as exc:
+        logger.warning("shared JWKS copy unreadable (%s); using this process's copy", type(exc).__name__)
+        return None
+
+
+def _shared_jwks_set(jwks: dict[str, Any]) -> None:
+    try:
+        cache.set(_jwks_cache_key(), jwks, JWKS_CACHE_TIMEOUT_S)
+    except Exception as exc:
+        logger.warning("shared JWKS copy not stored (%s)", type(exc).__name__)
+
+
+def _shared_jwks_delete() -> None:
+    try:
+        cache.delete(_jwks_cache_key())
+    except Exception as exc:
+        logger.warning("shared JWKS copy not deleted (%s)", type(exc).__name__)
+
+
 def _parse_jwks(jwks: dict[str, Any]) -> dict[str, RSAPublicKey]:
     keys: dict[str, RSAPublicKey] = {}
     for jwk in jwks.get("keys") or []:
@@ -164,7 +189,7 @@ def _jwks_key(kid: str) -> RSAPublicKey:
         key = _jwks.keys.get(kid)
         if key is not None:
             return key
-        shared = cache.get(_jwks_cache_key())
+        shared = _shared_jwks_get()
         if isinstance(shared, dict):
             _jwks.keys = _parse_jwks(shared)
             key = _jwks.keys.get(kid)
@@ -181,7 +206,7 @@ def _jwks_key(kid: str) -> RSAPublicKey:
             _jwks.next_fetch_at = now + JWKS_RETRY_AFTER_FAILURE_S
             raise
         _jwks.next_fetch_at = now + JWKS_REFRESH_INTERVAL_S
-        cache.set(_jwks_cache_key(), fetched, JWKS_CACHE_TIMEOUT_S)
+        _shared_jwks_set(fetched)
         _jwks.keys = _parse_jwks(fetched)
         logger.info("fetched Clerk's JWKS (%d keys)", len(_jwks.keys))
     key = _jwks.keys.get(kid)
@@ -209,7 +234,7 @@ def reset_caches() -> None:
     global _jwks
     _jwks = _JwksKeys()
     _pem_key.cache_clear()
-    cache.delete(_jwks_cache_key())
+    _shared_jwks_delete()
 
 
 @receiver(setting_changed)

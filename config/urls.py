@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
     path("", include("accounts.urls")),
     path("", include("invitations.urls")),
+    path("", include("internal_users.urls")),
     path("api/", include("invitations.api.urls")),
     path("api/admin/internal-users/", include("internal_users.api.urls")),
     path("webhooks/clerk/", clerk_webhook, name="clerk-webhook"),

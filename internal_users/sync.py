@@ -8,6 +8,7 @@ invitation carrying a staff role that we have no row for is adopted (made in Cle
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -23,6 +24,9 @@ from internal_users.services import AUDIT_INVITATION, clerk_time, invitation_acc
 
 AREA = "staff_invitations"
 CLERK_STATUSES = ("pending", "accepted", "revoked", "expired")
+# A pending row still without a Clerk id after this long was never sent (an invite takes seconds).
+UNSENT_GRACE = timedelta(minutes=10)
+UNSENT_REASON = "clerk_no_response: the invitation was never created in Clerk; resend it"
 
 
 def _remote() -> dict[str, ClerkInvitation]:
@@ -48,28 +52,73 @@ def _close(row_pk: int, status: str) -> None:
 
 
 def _adopt(invitation: ClerkInvitation) -> None:
+    """A pending Clerk staff invitation with no row: link our row for that email that never learned its Clerk id
+    (a crash or timeout between Clerk's create and our save), or else make one (made in Clerk's dashboard)."""
     role = invitation.public_metadata.get("role")
     if role not in INTERNAL_ROLES:
         raise RuntimeError("not a staff invitation (no staff role in its metadata); left alone")
-    try:
-        with transaction.atomic():
-            row = InternalInvitation.objects.create(
+    expires_at = clerk_time(invitation.expires_at) or timezone.now()
+    with transaction.atomic():
+        row = (
+            InternalInvitation.objects.select_for_update()
+            .filter(
                 email=invitation.email,
-                role=role,
-                status=InternalInvitationStatus.PENDING,
-                clerk_invitation_id=invitation.id,
-                expires_at=clerk_time(invitation.expires_at) or timezone.now(),
-                last_sent_at=clerk_time(invitation.created_at),
-                send_count=1,
+                clerk_invitation_id__isnull=True,
+                status__in=[InternalInvitationStatus.PENDING, InternalInvitationStatus.FAILED],
             )
-    except IntegrityError:
-        raise RuntimeError("another pending staff invitation for this email exists here; left alone") from None
-    audit(
-        "internal_invitation.adopted",
-        target_type=AUDIT_INVITATION,
-        target_id=row.pk,
-        details={"email": row.email, "role": row.role, "clerk_invitation_id": invitation.id},
-    )
+            .order_by("-created_at")
+            .first()
+        )
+        if row is not None:
+            pending_elsewhere = (
+                InternalInvitation.objects.filter(email=invitation.email, status=InternalInvitationStatus.PENDING)
+                .exclude(pk=row.pk)
+                .exists()
+            )
+            if pending_elsewhere:
+                raise RuntimeError("another pending staff invitation for this email exists here; left alone")
+            row.clerk_invitation_id = invitation.id
+            row.status = InternalInvitationStatus.PENDING
+            row.failure_reason = ""
+            row.expires_at = expires_at
+            row.save()
+            action = "internal_invitation.linked"
+        else:
+            try:
+                with transaction.atomic():
+                    row = InternalInvitation.objects.create(
+                        email=invitation.email,
+                        role=role,
+                        status=InternalInvitationStatus.PENDING,
+                        clerk_invitation_id=invitation.id,
+                        expires_at=expires_at,
+                        last_sent_at=clerk_time(invitation.created_at),
+                        send_count=1,
+                    )
+            except IntegrityError:
+                raise RuntimeError("another pending staff invitation for this email exists here; left alone") from None
+            action = "internal_invitation.adopted"
+        audit(
+            action,
+            target_type=AUDIT_INVITATION,
+            target_id=row.pk,
+            details={"email": row.email, "role": row.role, "clerk_invitation_id": invitation.id},
+        )
+
+
+@transaction.atomic
+def _fail_unsent(row_pk: int) -> None:
+    """A pending row that never got a Clerk invitation (the process died before or during the call)."""
+    updated = InternalInvitation.objects.filter(
+        pk=row_pk, status=InternalInvitationStatus.PENDING, clerk_invitation_id__isnull=True
+    ).update(status=InternalInvitationStatus.FAILED, failure_reason=UNSENT_REASON, updated_at=timezone.now())
+    if updated:
+        audit(
+            "internal_invitation.failed",
+            target_type=AUDIT_INVITATION,
+            target_id=row_pk,
+            details={"reason": UNSENT_REASON},
+        )
 
 
 def reconcile_staff_invitations(context: SyncContext) -> None:
@@ -98,6 +147,19 @@ def reconcile_staff_invitations(context: SyncContext) -> None:
         else:
             repair = partial(_close, row.pk, invitation.status)
         context.drift(AREA, f"{invitation.status}_in_clerk", clerk_id, description, repair)
+    cutoff = timezone.now() - UNSENT_GRACE
+    linked = {invitation.email for invitation in remote.values() if invitation.status == "pending"}
+    unsent = InternalInvitation.objects.filter(
+        status=InternalInvitationStatus.PENDING, clerk_invitation_id__isnull=True, created_at__lt=cutoff
+    ).exclude(email__in=linked)
+    for row in unsent:
+        context.drift(
+            AREA,
+            "never_sent",
+            f"local:{row.pk}",
+            f"{row.email}: pending here, unknown to Clerk",
+            partial(_fail_unsent, row.pk),
+        )
 
 
 def register_reconcilers() -> None:

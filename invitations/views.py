@@ -12,10 +12,9 @@ same global budget below Clerk's hourly caps, so nobody gets around them by swit
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -25,7 +24,6 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
-from django_ratelimit.decorators import ratelimit
 
 from accounts.models import User, Workspace
 from accounts.selectors import workspace_memberships_for_user
@@ -60,34 +58,9 @@ class HtmxHttpRequest(HttpRequest):
 
 
 # --------------------------------------------------------------------------- rate limits (shared with the API)
-def _user_key(group: str, request: HttpRequest) -> str:
-    user = getattr(request, "user", None)
-    if isinstance(user, User):
-        return f"user:{user.pk}"
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
-
-
-def _rate(setting: str) -> Callable[[str, HttpRequest], str]:
-    return lambda group, request: ratelimits.rate(setting)
-
-
-def _limited(group: str, setting: str) -> Callable[[ViewFunc], ViewFunc]:
-    """Count POSTs per user together with the API's (same group, key, rate and method set, hence the same cache
-    key); over the limit django-ratelimit raises and ``RATELIMIT_VIEW`` answers 429. GETs are not counted."""
-
-    def decorator(view: ViewFunc) -> ViewFunc:
-        limited_view = ratelimit(group=group, key=_user_key, rate=_rate(setting), method=ratelimit.ALL, block=True)(
-            view
-        )
-
-        @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            response: HttpResponse = (limited_view if request.method == "POST" else view)(request, *args, **kwargs)
-            return response
-
-        return cast(ViewFunc, wrapped)
-
-    return decorator
+# POSTs count per user together with the API's (same group, key and rate); over the limit, or with the cache down
+# (fail closed), the 429 page. GETs are not counted.
+_limited = ratelimits.per_user_posts
 
 
 # --------------------------------------------------------------------------- helpers

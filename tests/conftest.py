@@ -36,7 +36,7 @@ from accounts.services import membership_upsert_from_clerk, user_upsert_from_cle
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 
-pytest_plugins = ["clerk_emulator.testing"]
+pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit"]
 
 TEST_ORIGIN = "http://testserver"
 # Long enough for any single test; Clerk's browser tokens live 60 s, Backend API ones as long as asked.
@@ -131,6 +131,7 @@ def clerk_session(clerk_user_factory: Callable[..., ClerkUser]) -> Callable[...,
 
     ``mirror=False`` leaves the user unknown to our database, as before their first request or webhook.
     ``workspace`` + ``workspace_role`` make them a member of that workspace in Clerk and locally.
+    Mirrored users have done phone onboarding unless ``needs_phone=True``.
     """
 
     def make(
@@ -139,10 +140,15 @@ def clerk_session(clerk_user_factory: Callable[..., ClerkUser]) -> Callable[...,
         mirror: bool = True,
         workspace: Workspace | None = None,
         workspace_role: str = WorkspaceRole.MEMBER,
+        needs_phone: bool = False,
         **user_fields: Any,
     ) -> ClerkSession:
         clerk_user = clerk_user_factory(role=role, **user_fields)
         user = user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True) if mirror else None
+        if user is not None and not needs_phone and user.phone_verification_required:
+            # Already onboarded (as if they had verified a phone): pages are not gated by /onboarding/phone/.
+            user.phone_verification_required = False
+            user.save(update_fields=["phone_verification_required"])
         if workspace is not None:
             membership = clerk.create_organization_membership(
                 workspace.clerk_organization_id,

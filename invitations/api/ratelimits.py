@@ -26,7 +26,8 @@ the service is called:
 Over any limit the request gets 429 ``rate_limited`` with ``Retry-After`` (seconds until the window ends) and does
 nothing else. Rates are read on every request (django-ratelimit's ``"count/period"`` syntax), so tests and load
 runs override them with settings; ``RATELIMIT_ENABLE = False`` turns all of them off. When the cache cannot count
-(Redis down) the limits fail closed: 429, logged as an error, never a 500.
+(Redis down) the limits fail closed: 429, logged as an error, never a 500 (docs/reliability.md). Pages count their
+POSTs with ``per_user_posts``, the same counters as the API.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from typing import Any, Concatenate, Final
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -114,6 +115,21 @@ def _fail_closed(what: str, exc: Exception) -> RateLimited:
 type Handler[V] = Callable[Concatenate[V, Request, ...], Response]
 
 
+def _hit(request: Any, *, group: str, setting: str, key: Callable[[str, Any], str]) -> None:
+    """Count one request in ``group``; ``RateLimited`` over ``setting``'s rate, and when the cache cannot count."""
+    try:
+        usage = get_usage(request, group=group, key=key, rate=lambda _g, _r: rate(setting), increment=True)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:  # the cache backend is down: fail closed, never a 500
+        raise _fail_closed(group, exc) from exc
+    if usage is not None and usage["should_limit"]:
+        if usage["time_left"] < 0:  # django-ratelimit could not read or write the counter
+            raise _fail_closed(group, RuntimeError("counter unavailable"))
+        user_id = getattr(request.user, "pk", None)
+        raise _refuse(group, max(1, int(usage["time_left"])), user_id=user_id)
+
+
 def per_user(group: str, setting: str) -> Callable[[Handler[Any]], Handler[Any]]:
     """Decorate a viewset action: one hit per request by the authenticated user, 429 over ``setting``'s rate.
 
@@ -123,20 +139,37 @@ def per_user(group: str, setting: str) -> Callable[[Handler[Any]], Handler[Any]]
     def decorator(action: Handler[Any]) -> Handler[Any]:
         @functools.wraps(action)
         def wrapped(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-            try:
-                usage = get_usage(
-                    request, group=group, key=_user_key, rate=lambda _g, _r: rate(setting), increment=True
-                )
-            except ImproperlyConfigured:
-                raise
-            except Exception as exc:  # the cache backend is down: fail closed, never a 500
-                raise _fail_closed(group, exc) from exc
-            if usage is not None and usage["should_limit"]:
-                if usage["time_left"] < 0:  # django-ratelimit could not read or write the counter
-                    raise _fail_closed(group, RuntimeError("counter unavailable"))
-                user_id = getattr(request.user, "pk", None)
-                raise _refuse(group, max(1, int(usage["time_left"])), user_id=user_id)
+            _hit(request, group=group, setting=setting, key=_user_key)
             return action(view, request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _page_key(group: str, request: HttpRequest) -> str:
+    """The API's key for a signed-in user (so a page and the API share one counter), else the client's address."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+
+
+type PageView = Callable[..., HttpResponse]
+
+
+def per_user_posts(group: str, setting: str) -> Callable[[PageView], PageView]:
+    """The page twin of ``per_user``: counts POSTs in the same group and under the same key as the API (one budget
+    for both), GETs are free. Over the limit, or when the cache cannot count (fail closed), it raises
+    ``RateLimited``, which ``core.middleware.PageErrorMiddleware`` renders as the 429 page with ``Retry-After``.
+    (django-ratelimit's own decorator lets a cache outage escape as a 500.)"""
+
+    def decorator(view: PageView) -> PageView:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "POST":
+                _hit(request, group=group, setting=setting, key=_page_key)
+            return view(request, *args, **kwargs)
 
         return wrapped
 

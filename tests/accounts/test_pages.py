@@ -46,7 +46,10 @@ def make_user(clerk_settings: Emulator) -> Callable[..., User]:
             email=email, password="pass-word-123", first_name=first_name, last_name=last_name, public_metadata=metadata
         )
         # The role is ours to give (as ``create_staff_user`` gives it): trusted, not a claim from metadata.
-        return user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True)
+        user = user_upsert_from_clerk(clerk_user=clerk_user, trust_role=True)
+        user.phone_verification_required = False  # onboarded: pages are not gated by /onboarding/phone/
+        user.save(update_fields=["phone_verification_required"])
+        return user
 
     return make
 
