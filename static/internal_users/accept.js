@@ -83,7 +83,8 @@
     if (!v.firstName) errors.first_name = "Enter your first name.";
     if (!v.lastName) errors.last_name = "Enter your last name.";
     if (!/^\+[0-9][0-9 ()-]{6,20}$/.test(v.phoneNumber)) errors.phone_number = "Enter the number with + and the country code, e.g. +1 415 555 0100.";
-    if (v.password.length < 8) errors.password = "Use at least 8 characters.";
+    if (!v.password) errors.password = "Choose a password.";
+    else if (v.password.length < 8) errors.password = "Use at least 8 characters.";
     return errors;
   }
 
