@@ -67,7 +67,7 @@ def test_super_admin_invites_a_pm_who_joins_and_is_deactivated_reactivated_and_r
         sent = [message for message in mail.outbox if message.to == ["pia@example.com"]]
         assert len(sent) == 1
         assert "invited you to join the Clerk Invitations staff" in sent[0].subject
-        link = LINK.search(sent[0].body)
+        link = LINK.search(str(sent[0].body))
         assert link is not None
 
         invitee = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
