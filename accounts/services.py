@@ -24,6 +24,7 @@ from accounts.roles import (
     WorkspaceRole,
     role_from_metadata,
 )
+from accounts.webhooks import lock_clerk_objects
 from core.audit import audit
 from core.exceptions import Conflict, InvalidInput, NotFound, UpstreamError
 from core.models import AuditEvent
@@ -62,6 +63,9 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
     (``accounts.role_claims``: a pending staff invitation for this email and role). Otherwise it is audited as
     ``user.role_claim_ignored`` and the stored role stays: editing metadata in Clerk's dashboard grants nothing.
     """
+    # Callers outside the webhook (sign-in, sync, operator commands) race the webhook for the same user: the same
+    # advisory lock serializes them, so the second one updates the row the first one inserted.
+    lock_clerk_objects(clerk_user.id)
     user = User.objects.select_for_update(no_key=True).filter(clerk_user_id=clerk_user.id).first()
     if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
@@ -137,6 +141,7 @@ def user_delete_from_clerk(*, clerk_user_id: str) -> bool:
 
 @transaction.atomic
 def workspace_upsert_from_clerk(*, organization: ClerkOrganization) -> Workspace:
+    lock_clerk_objects(organization.id)  # as for users: the webhook and a direct caller may insert at once
     workspace = Workspace.objects.select_for_update(no_key=True).filter(clerk_organization_id=organization.id).first()
     if workspace is not None and organization.updated_at < workspace.clerk_updated_at:
         return workspace

@@ -4,7 +4,8 @@ svix-signed webhooks delivered to the live server, exactly as the demo runs.
 
 An admin invites three addresses (one invalid) in the settings dialog, sees one result per address, resends one
 invitation and revokes another (the rows update in place); the invitee opens the link from the emulator's mailbox,
-creates an account on /accept-invite/ and lands on /dashboard/ as a member; the revoked link says so. A second
+creates an account on /accept-invite/, verifies a phone number on /onboarding/phone/ and lands on /dashboard/ as a
+member; the revoked link says so. A second
 journey covers an existing account (``__clerk_status=sign_in``) opened in a browser signed in as someone else.
 """
 
@@ -201,6 +202,17 @@ def test_admin_invites_resends_and_revokes_and_the_invitee_joins(
 
         invitee.fill("#accept-password", PASSWORD)
         invitee.click("#accept-sign-up button[type=submit]")
+        # A new member verifies a phone number (SMS code, through ClerkJS) before reaching the product.
+        invitee.wait_for_url(f"{app_url}/onboarding/phone/?next=*")
+        shot_dir = os.environ.get("SCREENSHOT_DIR")
+        if shot_dir:
+            invitee.screenshot(path=f"{shot_dir}/onboarding-phone.png", full_page=True)
+        invitee.fill("#phone-number", "+1 415 555 0199")
+        invitee.get_by_role("button", name="Send code").click()
+        expect(invitee.locator("#phone-code")).to_be_visible()
+        code = next(m.code for m in reversed(clerk_gateway.messages) if m.kind == "sms" and m.to == "+14155550199")
+        invitee.fill("#phone-code", code or "")
+        invitee.get_by_role("button", name="Verify").click()
         invitee.wait_for_url(f"{app_url}/dashboard/")
         main = invitee.locator("main")
         expect(main).to_contain_text("Welcome, Nina")
