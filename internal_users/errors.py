@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.exceptions import Conflict, InvalidInput, PermissionDenied
+from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 class InvalidStaffRole(InvalidInput):
@@ -59,6 +59,8 @@ class InvalidStaffFilter(InvalidInput):
     default_message = "Unknown filter value."
 
 
-class InvalidCursor(InvalidInput):
+class InvalidCursor(NotFound):
+    """A page cursor that is not one of ours: 404, as DRF's cursor pagination answers (no such page)."""
+
     code = "invalid_cursor"
     default_message = "The page cursor is not valid; start again from the first page."

@@ -25,6 +25,7 @@ from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from internal_users import onboarding, selectors, services
+from internal_users.errors import InvalidCursor
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
 from internal_users.models import InternalInvitation
 from internal_users.ratelimits import (
@@ -88,7 +89,7 @@ def _list_context(request: HttpRequest, actor: User, **forms: Any) -> dict[str, 
         )
         page = selectors.staff_list(filters=filters, cursor=request.GET.get("cursor") or None)
         filter_error = ""
-    except InvalidInput as exc:
+    except (InvalidInput, InvalidCursor) as exc:
         filters = selectors.StaffFilters()
         page = selectors.staff_list(filters=filters)
         filter_error = exc.message

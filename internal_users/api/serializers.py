@@ -176,7 +176,7 @@ class FilterField(serializers.Field[str, str, str, Any]):
 
 
 class CursorField(StringField):
-    """The opaque cursor of ``next`` / ``previous``: anything that is not one of ours is ``invalid_cursor`` (400)."""
+    """The opaque cursor of ``next`` / ``previous``: anything that is not one of ours is ``invalid_cursor`` (404)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, allow_blank=True, trim_whitespace=False, **kwargs)

@@ -103,8 +103,7 @@ FORBIDDEN_DELETE = _error(
     "(`cannot_act_on_self`). Also a failed CSRF check for a cookie-authenticated request."
 )
 INVALID_LIST = _error(
-    "Unknown `status` or `role` (`invalid_filter`), a cursor that is not ours (`invalid_cursor`: start again from "
-    "the first page), or a malformed `q` / `page_size` (`invalid`, with `extra.fields`)."
+    "Unknown `status` or `role` (`invalid_filter`), or a malformed `q` / `page_size` (`invalid`, with `extra.fields`)."
 )
 INVALID_BODY = _error(
     "The body is not valid: `invalid` (with `extra.fields`; undeclared fields are refused too), `parse_error` "
@@ -131,6 +130,7 @@ GRANT_INVALID = _error(
     "The body is not valid (`invalid`, `parse_error`, `invalid_email`, `invalid_role`), or Clerk refused the "
     "request (`clerk_rejected`)."
 )
+NO_SUCH_PAGE = _error("The cursor is not one of ours (`invalid_cursor`): start again from the first page.")
 NO_ACCOUNT = _error("No account uses this email (`no_account`): invite them instead.")
 UNPROCESSABLE = _error("Clerk refused the request (`clerk_rejected`, with Clerk's code in `extra.clerk_code`).")
 UNSUPPORTED_MEDIA = _error("The body is not JSON (`unsupported_media_type`).")
@@ -378,7 +378,7 @@ class StaffInvitationViewSet(StaffViewSetBase):
             "filters."
         ),
         parameters=LIST_PARAMETERS,
-        responses={200: STAFF_PAGE, 400: INVALID_LIST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+        responses={200: STAFF_PAGE, 400: INVALID_LIST, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NO_SUCH_PAGE},
     ),
     grant_role=extend_schema(
         operation_id="internal_users_grant_role",

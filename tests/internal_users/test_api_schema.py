@@ -14,7 +14,7 @@ BASE = "/api/admin/internal-users"
 INVITATION_ACTION = {"200", "400", "401", "403", "404", "409", "422", "429", "502", "503"}
 USER_ACTION = {"200", "400", "401", "403", "404", "409", "422", "429", "502", "503"}
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    (f"{BASE}/", "get"): {"id": "internal_users_list", "statuses": {"200", "400", "401", "403"}},
+    (f"{BASE}/", "get"): {"id": "internal_users_list", "statuses": {"200", "400", "401", "403", "404"}},
     (f"{BASE}/invitations/", "post"): {
         "id": "internal_invitations_create",
         "statuses": {"201", "400", "401", "403", "409", "415", "422", "429", "502", "503"},
