@@ -117,3 +117,9 @@ def test_auth_overhead_makes_no_clerk_call_once_warm() -> None:
         r"\[ok\] the first request of a new user fetched it from Clerk once",
         r"\[ok\] no Clerk call in steady state",
     )
+
+
+def test_staff_list_costs_the_same_queries_at_both_sizes() -> None:
+    output = _run("staff_list")
+    assert "queries differ" not in output, output
+    _assert_lines(output, r"first", r"search")
