@@ -3,7 +3,7 @@
 In one process, with production settings on a throwaway PostgreSQL database and Redis, and the Clerk emulator in a
 thread (the Clerk the app calls for the JWKS and for users it has not seen):
 
-1. the same view (``/bench/whoami/``, a DRF view that reads ``request.user``) through the whole middleware stack,
+1. the same view (``/api/bench/whoami/``, a DRF view that reads ``request.user``) through the whole middleware stack,
    without a token and with a valid Bearer session token, interleaved; the difference of the medians is what
    authentication adds per request; with the JWKS fetched from Clerk and again with ``CLERK_JWT_KEY`` (PEM) set;
 2. the parts on their own: ``verify_session_token`` (signature and claims) and ``authenticate_request``
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run by path: 
 from bench import load_common as lc
 from clerk_emulator.server import EmulatorServer
 
-PATH = "/bench/whoami/"
+PATH = "/api/bench/whoami/"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The benches' URLconf: the product's URLs unchanged, plus two views that exist only here.
 
 - ``/bench/ping/``: the trivial view the webhook bench compares against (any method, no database, no auth);
-- ``/bench/whoami/``: one DRF view, open to anyone, that reads ``request.user``: called with and without a session
+- ``/api/bench/whoami/``: one DRF view, open to anyone, that reads ``request.user``: called with and without a session
   token it measures what authentication adds to a request.
 """
 
@@ -31,6 +31,6 @@ class WhoAmI(APIView):
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/ping/", ping),
-    path("bench/whoami/", WhoAmI.as_view()),
+    path("api/bench/whoami/", WhoAmI.as_view()),  # under /api/: a JSON view, as the API is (no page gates)
     path("", include("config.urls")),
 ]
