@@ -12,6 +12,7 @@ install:  ## Install uv if needed, then the locked environment (.venv)
 
 test: install  ## Run the test suite, reporting line and branch coverage of the product code (emulator included)
 	$(UV) run pytest --cov --cov-report=term
+	$(UV) run python scripts/coverage_totals.py
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .
