@@ -273,3 +273,32 @@ def test_user_upsert_trusts_only_matching_invitations(clerk_user_factory: Callab
     )
     user = user_upsert_from_clerk(clerk_user=remote)
     assert user.role == Role.MEMBER  # the pending invitation is for pm, not admin
+
+
+def test_a_failing_repair_is_reported_and_the_run_goes_on(clerk_user_factory: Callable[..., ClerkUser]) -> None:
+    def broken(context: reconcile.SyncContext) -> None:
+        def fail() -> None:
+            raise RuntimeError("Clerk said no")
+
+        context.drift("test", "broken", "x_1", "cannot be repaired", fail)
+        context.drift("test", "report_only", "x_2", "nothing to do", None)
+
+    unseen = clerk_user_factory(email="after@example.com")
+    reconcile._reconcilers.insert(0, ("broken", broken))
+    try:
+        report = clerk_sync()
+    finally:
+        reconcile._reconcilers.remove(("broken", broken))
+    broken_drifts = [drift for drift in report.drifts if drift.area == "test"]
+    assert [(drift.kind, drift.repaired) for drift in broken_drifts] == [("broken", False), ("report_only", False)]
+    assert report.errors == ["test x_1: RuntimeError: Clerk said no"]
+    assert User.objects.filter(clerk_user_id=unseen.id).exists()  # the later reconcilers still ran
+    out, err = StringIO(), StringIO()
+    reconcile._reconcilers.insert(0, ("broken", broken))
+    try:
+        with pytest.raises(SystemExit):
+            call_command("clerk_sync", stdout=out, stderr=err)
+    finally:
+        reconcile._reconcilers.remove(("broken", broken))
+    assert "NOT repaired" in out.getvalue()
+    assert "Clerk said no" in err.getvalue()
