@@ -45,6 +45,7 @@ ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middleware.PageErrorMiddleware
 manage_staff = require_permission(Permission.INTERNAL_USERS_MANAGE)
 ACCEPT_STATUSES = frozenset({"sign_up", "sign_in", "complete"})
+LIST_PAGE_HEADER = "X-Staff-Page"
 
 
 # POSTs count per user with the API's (same groups, keys and rates); fail closed when the cache is down.
@@ -56,6 +57,15 @@ def _list_url(request: HttpRequest) -> str:
     back = request.POST.get("back") or ""
     base = reverse("internal_users:users")
     return back if back.startswith(base) and "//" not in back and "\\" not in back else base
+
+
+def _list_page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """The staff list; a refusal re-renders it with the error next to its form. The header tells
+    static/internal_users/staff.js that such an error response is a page to swap in (htmx skips 4xx otherwise)."""
+    response = render(request, "internal_users/users.html", context, status=status)
+    if status >= 400:
+        response[LIST_PAGE_HEADER] = "1"
+    return response
 
 
 def _done(request: HttpRequest, message: str) -> HttpResponseRedirect:
@@ -82,7 +92,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------- the staff list
-def _list_context(request: HttpRequest, actor: User, **forms: Any) -> dict[str, Any]:
+def _list_context(request: HttpRequest, actor: User, **forms: StaffRoleForm) -> dict[str, Any]:
     try:
         filters = selectors.staff_filters(
             status=request.GET.get("status"), role=request.GET.get("role"), search=request.GET.get("q")
@@ -118,7 +128,6 @@ def _list_context(request: HttpRequest, actor: User, **forms: Any) -> dict[str, 
         "can_super": has_permission(actor, Permission.SUPER_ADMIN_ASSIGN),
         "invite_form": forms.get("invite_form") or StaffRoleForm(actor=actor, auto_id="invite-%s"),
         "grant_form": forms.get("grant_form") or StaffRoleForm(actor=actor, auto_id="grant-%s"),
-        "open_panel": forms.get("open_panel", ""),
     }
 
 
@@ -139,16 +148,16 @@ def staff_users(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 if isinstance(exc, NOT_OURS) and not exc.code.startswith("super_admin"):
                     raise
+                # Prefilled for "Grant staff role" (add_error drops the email from cleaned_data: copy it first).
+                grant = StaffRoleForm(initial=dict(form.cleaned_data), actor=actor, auto_id="grant-%s")
                 form.add_error("email", friendly_message(exc, action="invite"))
-                grant = StaffRoleForm(initial=form.cleaned_data, actor=actor, auto_id="grant-%s")
-                panel = "grant" if exc.code == "already_a_user" else "invite"
-                context = _list_context(request, actor, invite_form=form, grant_form=grant, open_panel=panel)
+                context = _list_context(request, actor, invite_form=form, grant_form=grant)
                 context["already_a_user"] = exc.code == "already_a_user"
-                return render(request, "internal_users/users.html", context, status=exc.http_status)
+                return _list_page(request, context, status=exc.http_status)
             return _done(request, f"Invitation sent to {row.email}.")
-        context = _list_context(request, actor, invite_form=form, open_panel="invite")
-        return render(request, "internal_users/users.html", context, status=400)
-    return render(request, "internal_users/users.html", _list_context(request, actor))
+        context = _list_context(request, actor, invite_form=form)
+        return _list_page(request, context, status=400)
+    return _list_page(request, _list_context(request, actor))
 
 
 @require_POST
@@ -157,6 +166,7 @@ def staff_users(request: HttpRequest) -> HttpResponse:
 def grant_role(request: HttpRequest) -> HttpResponse:
     actor = signed_in_user(request)
     form = StaffRoleForm(request.POST, actor=actor, auto_id="grant-%s")
+    status = 400
     if form.is_valid():
         try:
             user = services.staff_role_grant(
@@ -170,10 +180,11 @@ def grant_role(request: HttpRequest) -> HttpResponse:
             }:
                 raise
             form.add_error("email", friendly_message(exc, action="grant the role"))
+            status = exc.http_status
         else:
             return _done(request, f"{user.email} is now {user.get_role_display()}.")
-    context = _list_context(request, actor, grant_form=form, open_panel="grant")
-    return render(request, "internal_users/users.html", context, status=400)
+    context = _list_context(request, actor, grant_form=form)
+    return _list_page(request, context, status=status)
 
 
 def _invitation(invitation_id: int) -> InternalInvitation:

@@ -2,6 +2,7 @@
  * /onboarding/phone/: add a phone number and verify it with the SMS code, through ClerkJS
  * (Clerk.user.createPhoneNumber, phoneNumber.prepareVerification({strategy: "phone_code"}),
  * phoneNumber.attemptVerification({code})); then the page posts to the server, which checks with Clerk itself.
+ * "Use another number or send a new code" goes back to the number (the same number again sends a new code).
  */
 (function () {
   "use strict";
@@ -55,15 +56,27 @@
       })
       .then(function (created) {
         phone = created;
+        // Verified already (the page was left before the server heard of it): the server checks with Clerk.
+        if (phone.verification && phone.verification.status === "verified") return "verified";
         return phone.prepareVerification({ strategy: "phone_code" });
       })
-      .then(function () {
+      .then(function (result) {
+        if (result === "verified") return confirmForm.submit();
+        codeForm.querySelector("[data-sent-to]").textContent = value;
+        setError(codeForm, "");
+        codeForm.elements.code.value = "";
         numberForm.hidden = true;
         codeForm.hidden = false;
         codeForm.elements.code.focus();
       })
       .catch(function (err) { setError(numberForm, messageOf(err)); })
       .then(function () { busy(button, false); });
+  });
+
+  codeForm.querySelector("[data-change-number]").addEventListener("click", function () {
+    codeForm.hidden = true;
+    numberForm.hidden = false;
+    numberForm.elements.phone_number.focus();
   });
 
   codeForm.addEventListener("submit", function (event) {

@@ -9,20 +9,26 @@ Screenshots of each page go to ``SCREENSHOT_DIR`` when it is set.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import mail
-from playwright.sync_api import Page, expect, sync_playwright
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from accounts import clerk
 from accounts.roles import Role
 from clerk_emulator.state import Emulator
-from internal_users.models import InternalInvitation, InternalInvitationStatus
+from internal_users import services
+from internal_users.models import EmailDelivery, InternalInvitation, InternalInvitationStatus
 from tests.browser import launch
 from tests.invitations.test_browser_journey import PASSWORD, app_url, sign_in, watch_errors
 
@@ -83,6 +89,24 @@ def test_super_admin_invites_a_pm_who_joins_and_is_deactivated_reactivated_and_r
         invitee.fill("#su-last-name", "Park")
         invitee.fill("#su-phone", "+1 415 555 0142")
         invitee.fill("#su-password", PASSWORD)
+
+        # A field error from Clerk (answered once, in Clerk's shape) shows beside its field.
+        def bad_phone(route: Route) -> None:
+            error = {
+                "code": "form_param_format_invalid",
+                "message": "is invalid",
+                "long_message": "Phone number must be a valid phone number according to E.164 international standard.",
+                "meta": {"param_name": "phone_number"},
+            }
+            headers = {"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"}
+            route.fulfill(status=422, headers=headers, body=json.dumps({"errors": [error]}))
+
+        invitee.route("**/v1/client/sign_ups*", bad_phone)
+        invitee.get_by_role("button", name="Create account").click()
+        expect(invitee.locator('[data-error-for="phone_number"]')).to_contain_text("E.164")
+        expect(invitee.locator("#su-phone")).to_be_focused()
+        shot(invitee, "accept-clerk-field-error")
+        invitee.unroute("**/v1/client/sign_ups*")
         invitee.get_by_role("button", name="Create account").click()
         invitee.wait_for_url(f"{app_url}/internal/")
         expect(invitee.locator("main")).to_contain_text("Welcome, Pia")
@@ -128,4 +152,157 @@ def test_super_admin_invites_a_pm_who_joins_and_is_deactivated_reactivated_and_r
     row_after = InternalInvitation.objects.get(email="pia@example.com")
     assert row_after.status == InternalInvitationStatus.ACCEPTED
     assert clerk.list_users(email_addresses=["pia@example.com"]) == []
+    assert errors == []
+
+
+def outside_the_browser_loop[T](work: Callable[[], T]) -> T:
+    """Run database work in another thread: Playwright's sync API runs an event loop in this one, where Django
+    refuses synchronous database calls."""
+
+    def run() -> T:
+        try:
+            return work()
+        finally:
+            connections.close_all()  # this thread's connection, so it never outlives the test database
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def no_sideways_scroll(page: Page) -> None:
+    """Nothing on the page is wider than the screen (a phone would scroll sideways)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
+
+
+def test_staff_page_states_errors_pages_and_narrow_screens(
+    app_url: str,
+    clerk_gateway: Emulator,
+    clerk_session: Callable[..., Any],
+    clerk_user_factory: Callable[..., Any],
+) -> None:
+    """Every kind of row, refusals shown in place (htmx), pagination, and each page at phone width (390 px)."""
+    root = clerk_session(Role.SUPER_ADMIN, email="root@example.com", password=PASSWORD, first_name="Rita")
+    clerk_session(Role.PM, email="pia@example.com", first_name="Pia", last_name="Park")
+    ada = clerk_session(Role.ADMIN, email="ada@example.com", first_name="Ada", last_name="Lovelace").user
+    services.staff_user_deactivate(user=ada, actor=root.user)
+    clerk_user_factory(email="known@example.com", first_name="Kim", last_name="Known")
+    clerk_session(Role.MEMBER, email="mo@example.com", password=PASSWORD, needs_phone=True)
+    pending = services.internal_invite(email="new@example.com", role="pm", actor=root.user)
+    bounced = services.internal_invite(email="bounce@example.com", role="admin", actor=root.user)
+    InternalInvitation.objects.filter(pk=bounced.pk).update(
+        email_status=EmailDelivery.FAILED, email_error="SMTPRecipientsRefused: 550 mailbox unavailable"
+    )
+    InternalInvitation.objects.create(
+        email="broken@example.com",
+        role="pm",
+        status=InternalInvitationStatus.FAILED,
+        failure_reason="clerk_unavailable: Clerk did not answer",
+        expires_at=timezone.now() + timedelta(days=7),
+        inviter=root.user,
+        inviter_name="Rita User",
+    )
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        wide = browser.new_page(viewport={"width": 1280, "height": 900})
+        watch_errors(wide, errors)
+        sign_in(wide, app_url, "root@example.com", "/internal/users/")
+        expect(staff_row(wide, "bounce@example.com")).to_contain_text("Email failed: SMTPRecipientsRefused")
+        expect(staff_row(wide, "broken@example.com")).to_contain_text("Failed")
+        expect(staff_row(wide, "ada@example.com")).to_contain_text("Inactive")
+        expect(staff_row(wide, "ada@example.com").get_by_role("button", name="Reactivate")).to_be_visible()
+        expect(staff_row(wide, "root@example.com").locator("button, a.button")).to_have_count(0)  # not on oneself
+        shot(wide, "staff-list-states")
+
+        # A refusal is shown next to the form, in place; "already has an account" opens "Grant staff role".
+        wide.fill("#invite-email", "known@example.com")
+        wide.get_by_role("button", name="Send invitation").click()
+        expect(wide.locator("#staff .field-error")).to_contain_text("already has an account")
+        expect(wide.locator("#grant-email")).to_have_value("known@example.com")
+        expect(wide.locator("#grant-email")).to_be_visible()
+        shot(wide, "staff-invite-already-a-user")
+        wide.get_by_role("button", name="Grant role").click()
+        expect(wide.locator(".flash")).to_contain_text("known@example.com is now Project manager")
+        expect(staff_row(wide, "known@example.com")).to_contain_text("Active")
+
+        staff_row(wide, "new@example.com").get_by_role("button", name="Revoke").click()
+        expect(wide.locator(".flash")).to_contain_text("Invitation to new@example.com revoked")
+        expect(staff_row(wide, "new@example.com")).to_have_count(0)
+        assert outside_the_browser_loop(lambda: InternalInvitation.objects.get(pk=pending.pk).status) == "revoked"
+
+        # Phone width: every page fits, nothing scrolls sideways.
+        phone = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        watch_errors(phone, errors)
+        sign_in(phone, app_url, "root@example.com", "/internal/users/")
+        no_sideways_scroll(phone)
+        shot(phone, "staff-list-390")
+        phone.goto(f"{app_url}/internal/")
+        no_sideways_scroll(phone)
+        shot(phone, "internal-dashboard-390")
+        phone.goto(f"{app_url}/internal/users/?q=pia")
+        staff_row(phone, "pia@example.com").get_by_role("link", name="Deactivate").click()
+        expect(phone.locator("h1")).to_have_text("Deactivate Pia Park?")
+        no_sideways_scroll(phone)
+        shot(phone, "confirm-deactivate-390")
+
+        # Filters and pages (50 a page): the cursor links keep the filters.
+        outside_the_browser_loop(
+            lambda: InternalInvitation.objects.bulk_create(
+                InternalInvitation(
+                    email=f"bulk{n:02d}@example.com",
+                    role="pm",
+                    expires_at=timezone.now() + timedelta(days=7),
+                    inviter_name="Rita User",
+                )
+                for n in range(55)
+            )
+        )
+        wide.select_option("#filter-status", "pending")
+        wide.get_by_role("button", name="Filter").click()
+        expect(wide.locator("tbody tr")).to_have_count(50)
+        wide.get_by_role("link", name="Next →").click()
+        expect(wide).to_have_url(re.compile(r"status=pending.*cursor="))
+        expect(wide.locator("tbody tr")).to_have_count(6)  # 5 more bulk rows and bounce@
+        shot(wide, "staff-list-page-2")
+        wide.get_by_role("link", name="← Previous").click()
+        expect(wide.locator("tbody tr")).to_have_count(50)
+        wide.fill("#filter-q", "nobody-matches")
+        wide.get_by_role("button", name="Filter").click()
+        expect(wide.locator(".empty")).to_contain_text("Nobody matches these filters")
+        shot(wide, "staff-list-no-match")
+
+        accept = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        watch_errors(accept, errors)
+        accept.goto(f"{app_url}/internal/accept-invite/")
+        expect(accept.locator("h1:visible")).to_have_text("This invitation link is incomplete")
+        shot(accept, "accept-missing-ticket")
+        accept.goto(f"{app_url}/internal/accept-invite/?__clerk_ticket=abc&__clerk_status=sign_in")
+        expect(accept.locator("h1:visible")).to_have_text("You already have an account")
+        shot(accept, "accept-has-account")
+
+        member = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        watch_errors(member, errors)
+        member.goto(f"{app_url}/sign-in/?next=/dashboard/")
+        member.fill("#sign-in-email", "mo@example.com")
+        member.fill("#sign-in-password", PASSWORD)
+        member.click("#sign-in-submit")
+        member.wait_for_url(f"{app_url}/onboarding/phone/?next=*")
+        expect(member.locator("h1")).to_have_text("Verify your phone number")
+        no_sideways_scroll(member)
+        shot(member, "onboarding-phone-390")
+        member.fill("#phone-number", "+1 415 555 0177")
+        member.get_by_role("button", name="Send code").click()
+        expect(member.locator("#phone-code")).to_be_visible()
+        member.fill("#phone-code", "000000")
+        member.get_by_role("button", name="Verify").click()
+        expect(member.locator('[data-step="code"] .field-error')).to_be_visible()
+        shot(member, "onboarding-phone-wrong-code")
+        code = next(m.code for m in reversed(clerk_gateway.messages) if m.kind == "sms" and m.to == "+14155550177")
+        member.fill("#phone-code", code or "")
+        member.get_by_role("button", name="Verify").click()
+        member.wait_for_url(f"{app_url}/dashboard/")
+        member.goto(f"{app_url}/internal/")
+        expect(member.locator("h1")).to_have_text(re.compile("open this page"))
+        browser.close()
     assert errors == []

@@ -274,3 +274,99 @@ def test_staff_never_see_onboarding(browser: Callable[..., tuple[Client, User]])
     response = client.get("/onboarding/phone/")
     assert response.status_code == 302
     assert response["Location"] == "/internal/"
+
+
+@pytest.mark.parametrize("path", ["/dashboard/", "/settings/?workspace=1", "/internal/", "/django-admin/"])
+def test_the_gate_covers_every_page(browser: Callable[..., tuple[Client, User]], path: str) -> None:
+    client, _ = browser(Role.MEMBER, needs_phone=True)
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/onboarding/phone/?next=")
+
+
+@pytest.mark.parametrize(
+    "path", ["/sign-out/", "/accept-invite/", "/internal/accept-invite/", "/onboarding/phone/", "/api/schema/"]
+)
+def test_the_gate_leaves_auth_accept_onboarding_and_api_alone(
+    browser: Callable[..., tuple[Client, User]], path: str
+) -> None:
+    client, _ = browser(Role.MEMBER, needs_phone=True)
+    response = client.get(path)
+    assert not response.get("Location", "").startswith("/onboarding/")
+
+
+def test_onboarding_never_sends_anyone_off_site(
+    browser: Callable[..., tuple[Client, User]], clerk_gateway: Emulator
+) -> None:
+    client, member = browser(Role.MEMBER, needs_phone=True)
+    clerk_gateway_verify_phone(clerk_gateway, clerk_gateway.users[member.clerk_user_id], "+14155550124")
+    page = "/onboarding/phone/?next=https://evil.example/"
+    response = csrf_post(client, page, {"next": "https://evil.example/"}, page=page)
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+
+
+# --------------------------------------------------------------------------- htmx
+def test_htmx_refusals_come_back_as_the_list_marked_for_swapping(
+    browser: Callable[..., tuple[Client, User]], clerk_user_factory: Callable[..., Any]
+) -> None:
+    """htmx swaps no 4xx by default: the list's own refusals carry X-Staff-Page so staff.js swaps them in."""
+    client, _ = browser(Role.SUPER_ADMIN)
+    clerk_user_factory(email="known@example.com")
+    client.get(USERS)
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        USERS, {"email": "known@example.com", "role": "admin", "csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 409
+    assert response["X-Staff-Page"] == "1"
+    html = response.content.decode()
+    assert 'id="staff"' in html
+    assert "already has an account" in html
+    grant = html[html.index('id="grant-email"') - 200 : html.index('id="grant-email"') + 200]
+    assert 'value="known@example.com"' in grant  # "Grant staff role" is filled in
+    invalid = client.post(USERS, {"email": "nope", "role": "pm", "csrfmiddlewaretoken": token}, HTTP_HX_REQUEST="true")
+    assert (invalid.status_code, invalid["X-Staff-Page"]) == (400, "1")
+    assert "X-Staff-Page" not in client.get(USERS).headers
+
+
+def test_htmx_actions_redirect_back_to_the_list_with_its_filters(browser: Callable[..., tuple[Client, User]]) -> None:
+    client, root = browser(Role.SUPER_ADMIN)
+    row = services.internal_invite(email="pia@example.com", role="pm", actor=root)
+    client.get(USERS)
+    token = client.cookies["csrftoken"].value
+    back = USERS + "?status=pending&q=pia"
+    response = client.post(
+        f"/internal/users/invitations/{row.pk}/revoke/",
+        {"back": back, "csrfmiddlewaretoken": token},
+        HTTP_HX_REQUEST="true",
+    )
+    assert (response.status_code, response["Location"]) == (302, back)
+    offsite = client.post(
+        f"/internal/users/invitations/{row.pk}/revoke/",
+        {"back": "//evil.example/internal/users/", "csrfmiddlewaretoken": token},
+    )
+    assert offsite["Location"] == USERS
+
+
+def test_expired_and_failed_invitations_offer_resend_and_revoke(browser: Callable[..., tuple[Client, User]]) -> None:
+    client, root = browser(Role.SUPER_ADMIN)
+    expired = services.internal_invite(email="late@example.com", role="pm", actor=root)
+    InternalInvitation.objects.filter(pk=expired.pk).update(status=InternalInvitationStatus.EXPIRED)
+    html = client.get(USERS + "?status=expired").content.decode()
+    assert f"/internal/users/invitations/{expired.pk}/resend/" in html
+    assert f"/internal/users/invitations/{expired.pk}/revoke/" in html
+
+
+def test_staff_find_the_internal_dashboard_from_the_main_one(browser: Callable[..., tuple[Client, User]]) -> None:
+    staff, _ = browser(Role.PM)
+    member, _ = browser(Role.MEMBER)
+    assert 'href="/internal/"' in staff.get("/dashboard/").content.decode()
+    assert 'href="/internal/"' not in member.get("/dashboard/").content.decode()
+
+
+def test_granting_a_role_to_nobody_says_so_beside_the_form(browser: Callable[..., tuple[Client, User]]) -> None:
+    client, _ = browser(Role.SUPER_ADMIN)
+    response = csrf_post(client, "/internal/users/grant-role/", {"email": "ghost@example.com", "role": "pm"})
+    assert (response.status_code, response["X-Staff-Page"]) == (404, "1")
+    assert "No account uses ghost@example.com" in response.content.decode()
