@@ -24,7 +24,7 @@ from accounts.services import (
     workspace_delete_from_clerk,
     workspace_upsert_from_clerk,
 )
-from core.reconcile import SyncContext, paged, register
+from core.reconcile import SyncContext, paged, pages, register
 
 
 def _user_differences(user: User | None, remote: ClerkUser) -> list[str]:
@@ -64,26 +64,13 @@ def _upsert(remote: ClerkUser) -> None:
 
 def reconcile_users(context: SyncContext) -> None:
     seen: set[str] = set()
-    for remote in paged(lambda limit, offset: clerk.list_users(limit=limit, offset=offset)):
-        seen.add(remote.id)
-        context.seen("users")
-        user = User.objects.filter(clerk_user_id=remote.id).first()
-        differences = _user_differences(user, remote)
-        if differences:
-            kind = "missing_locally" if user is None else "out_of_date"
-            context.drift("users", kind, remote.id, ", ".join(differences), partial(_upsert, remote))
-            user = User.objects.filter(clerk_user_id=remote.id).first()
-        if user is None:
-            continue
-        push = _metadata_role_difference(user, remote)
-        if push is not None:
-            context.drift(
-                "users",
-                "role_metadata_differs",
-                remote.id,
-                f"Clerk metadata says role {remote.public_metadata.get('role')!r}; ours is {user.role!r}",
-                partial(clerk.update_user_metadata, remote.id, public_metadata=push),
-            )
+    for page in pages(lambda limit, offset: clerk.list_users(limit=limit, offset=offset)):
+        # One query per page of Clerk users, not one per user.
+        local = {user.clerk_user_id: user for user in User.objects.filter(clerk_user_id__in=[r.id for r in page])}
+        for remote in page:
+            seen.add(remote.id)
+            context.seen("users")
+            _reconcile_user(context, remote, local.get(remote.id))
     for clerk_user_id in User.objects.exclude(clerk_user_id__in=seen).values_list("clerk_user_id", flat=True):
         context.drift(
             "users",
@@ -91,6 +78,25 @@ def reconcile_users(context: SyncContext) -> None:
             clerk_user_id,
             "no such user in Clerk",
             partial(_delete_user_if_gone, clerk_user_id),
+        )
+
+
+def _reconcile_user(context: SyncContext, remote: ClerkUser, user: User | None) -> None:
+    differences = _user_differences(user, remote)
+    if differences:
+        kind = "missing_locally" if user is None else "out_of_date"
+        context.drift("users", kind, remote.id, ", ".join(differences), partial(_upsert, remote))
+        user = User.objects.filter(clerk_user_id=remote.id).first()  # only after a repair
+    if user is None:
+        return
+    push = _metadata_role_difference(user, remote)
+    if push is not None:
+        context.drift(
+            "users",
+            "role_metadata_differs",
+            remote.id,
+            f"Clerk metadata says role {remote.public_metadata.get('role')!r}; ours is {user.role!r}",
+            partial(clerk.update_user_metadata, remote.id, public_metadata=push),
         )
 
 

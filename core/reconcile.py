@@ -87,13 +87,19 @@ def reconcilers() -> list[tuple[str, Reconciler]]:
     return list(_reconcilers)
 
 
-def paged[T](fetch: Callable[[int, int], list[T]], *, page_size: int = PAGE_SIZE) -> Iterator[T]:
-    """Every item of an offset-paged Clerk list: ``fetch(limit, offset)`` until a short page."""
+def pages[T](fetch: Callable[[int, int], list[T]], *, page_size: int = PAGE_SIZE) -> Iterator[list[T]]:
+    """Each page of an offset-paged Clerk list: ``fetch(limit, offset)`` until a short page."""
     for page in range(MAX_PAGES):
         items = fetch(page_size, page * page_size)
-        yield from items
+        yield items
         if len(items) < page_size:
             return
+
+
+def paged[T](fetch: Callable[[int, int], list[T]], *, page_size: int = PAGE_SIZE) -> Iterator[T]:
+    """Every item of an offset-paged Clerk list, page after page."""
+    for items in pages(fetch, page_size=page_size):
+        yield from items
 
 
 @contextlib.contextmanager

@@ -657,6 +657,11 @@ def _with_audit(action: str, *, actor: User, user: User, request: Any, check: An
         raise
 
 
+def _done_on_user(action: str, *, user: User, actor: User, request: HttpRequest | None) -> None:
+    audit(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, details=_user_details(user), request=request)
+    _log(action, user.pk, actor)
+
+
 def staff_user_deactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
     """Ban in Clerk (signed out everywhere, cannot sign in) and mirror ``disabled_at``. Idempotent."""
     user = _staff_user(User.objects.get(pk=user.pk))
@@ -672,15 +677,7 @@ def staff_user_deactivate(*, user: User, actor: User, request: HttpRequest | Non
         if user.disabled_at is None:  # an older Clerk timestamp than stored: mirror the ban regardless
             User.objects.filter(pk=user.pk).update(disabled_at=timezone.now())
             user.refresh_from_db()
-    audit(
-        "staff_user.deactivated",
-        actor=actor,
-        target_type=AUDIT_USER,
-        target_id=user.pk,
-        details=_user_details(user),
-        request=request,
-    )
-    _log("staff_user.deactivated", user.pk, actor)
+    _done_on_user("staff_user.deactivated", user=user, actor=actor, request=request)
     return user
 
 
@@ -699,15 +696,7 @@ def staff_user_reactivate(*, user: User, actor: User, request: HttpRequest | Non
     if user.disabled_at is not None:
         User.objects.filter(pk=user.pk).update(disabled_at=None)
         user.refresh_from_db()
-    audit(
-        "staff_user.reactivated",
-        actor=actor,
-        target_type=AUDIT_USER,
-        target_id=user.pk,
-        details=_user_details(user),
-        request=request,
-    )
-    _log("staff_user.reactivated", user.pk, actor)
+    _done_on_user("staff_user.reactivated", user=user, actor=actor, request=request)
     return user
 
 
