@@ -155,6 +155,8 @@ class Command(BaseCommand):
         out.write(f"  Clerk emulator {emulator.url}   mailbox: {emulator.url}/__emulator/mail")
         out.write(f"  Invite people  {app_url}/settings/ as the admin below; the invitation emails, with their")
         out.write("                 links to /accept-invite/, arrive in the emulator's mailbox above.")
+        out.write(f"  Invite staff   {app_url}/internal/users/ as the super admin below; our branded email, with")
+        out.write("                 its link to /internal/accept-invite/, is printed in this terminal.")
         out.write("")
         out.write(f"  Demo accounts ({'created' if fresh else 'restored in the emulator'}), password: {DEMO_PASSWORD}")
         for account in DEMO_ACCOUNTS:
