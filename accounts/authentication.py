@@ -62,7 +62,7 @@ from rest_framework.request import Request
 
 from accounts import clerk
 from accounts.models import User
-from accounts.selectors import user_get_by_clerk_id
+from accounts.selectors import user_for_session, user_get_by_clerk_id
 from accounts.services import ClerkDataStale, user_upsert_from_clerk
 from core.exceptions import NotAuthenticated
 
@@ -293,7 +293,7 @@ def _user_seen_first(clerk_user_id: str) -> User:
 
 def _verify(token: str) -> AuthResult:
     claims = verify_session_token(token)
-    user = user_get_by_clerk_id(clerk_user_id=claims["sub"]) or _user_seen_first(claims["sub"])
+    user = user_for_session(clerk_user_id=claims["sub"]) or _user_seen_first(claims["sub"])
     if not user.is_active:
         raise InvalidSessionToken("This account is deactivated.", reason="user_disabled")
     return user, claims

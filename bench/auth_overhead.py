@@ -118,6 +118,7 @@ def run(args: argparse.Namespace, server: EmulatorServer, migrate_s: float) -> i
 
     from accounts.authentication import authenticate_request, reset_caches, verify_session_token
     from accounts.models import User
+    from accounts.selectors import user_for_session
 
     em = server.emulator
     n = args.requests
@@ -175,9 +176,10 @@ def run(args: argparse.Namespace, server: EmulatorServer, migrate_s: float) -> i
             for request in [factory.get(PATH, HTTP_AUTHORIZATION=f"Bearer {token}") for _ in range(n)]:
                 authenticate.time(partial(authenticate_request, request))
             steady_calls = lc.clerk_calls(server, mark)
-            lookup = Timings()
+            lookup, lookup_orm = Timings(), Timings()
             for _ in range(n):
-                lookup.time(lambda: User.objects.filter(clerk_user_id=clerk_user_id).first())
+                lookup.time(lambda: user_for_session(clerk_user_id=clerk_user_id))
+                lookup_orm.time(lambda: User.objects.filter(clerk_user_id=clerk_user_id).first())
             queries = (queries_of(lambda: whoami(anonymous, None)), queries_of(lambda: whoami(client, user_pk)))
         results[mode] = {
             "with": with_token,
@@ -185,6 +187,7 @@ def run(args: argparse.Namespace, server: EmulatorServer, migrate_s: float) -> i
             "verify": verify,
             "authenticate": authenticate,
             "lookup": lookup,
+            "lookup_orm": lookup_orm,
             "queries": queries,
             "warm_calls": warm_calls,
             "steady_calls": steady_calls,
@@ -218,6 +221,7 @@ def run(args: argparse.Namespace, server: EmulatorServer, migrate_s: float) -> i
         lc.say(f"    verify_session_token alone   : {result['verify'].summary()} signature + claims")
         lc.say(f"    authenticate_request         : {result['authenticate'].summary()} + the user lookup")
         lc.say(f"    the user lookup alone (ref.) : {result['lookup'].summary()} one indexed SELECT")
+        lc.say(f"    the same through the ORM     : {result['lookup_orm'].summary()} (what it cost before)")
         lc.say(f"    Clerk calls, warm-up         : {calls(result['warm_calls'])}")
         lc.say(f"    Clerk calls, steady state    : {calls(result['steady_calls'])} over {3 * n} authentications")
     for name, passed in checks.items():

@@ -34,11 +34,13 @@ from accounts.clerk_types import ClerkUser
 from accounts.models import User
 from accounts.permissions import HasAnyRole
 from accounts.roles import Role
+from accounts.selectors import user_for_session, user_get_by_clerk_id
 from accounts.webhooks import clerk_webhook
 from clerk_emulator.state import Emulator, Fault
 from clerk_emulator.tokens import SigningKeys
 from core.models import AuditEvent
 from internal_users.models import InternalInvitationStatus
+from tests.accounts.factories import UserFactory
 from tests.conftest import ClerkSession, SignedInClient
 from tests.internal_users.factories import InternalInvitationFactory
 
@@ -539,3 +541,16 @@ class TestAuthenticateRequest:
         assert first is not None
         assert authenticate_request(request) is first
         assert gets(clerk_gateway, f"/v1/users/{clerk_user.id}") == 1
+
+
+def test_the_session_read_returns_the_same_user_as_the_orm() -> None:
+    user: User = UserFactory.create(role="admin", is_internal=True, phone_number="+15555550100")
+    found = user_for_session(clerk_user_id=user.clerk_user_id)
+    assert found is not None
+    orm = user_get_by_clerk_id(clerk_user_id=user.clerk_user_id)
+    assert orm is not None
+    fields = [field.attname for field in User._meta.concrete_fields]
+    assert {name: getattr(found, name) for name in fields} == {name: getattr(orm, name) for name in fields}
+    assert found._state.adding is False
+    assert found._state.db == "default"
+    assert user_for_session(clerk_user_id="user_missing") is None
