@@ -27,7 +27,7 @@ from accounts.services import (
     workspace_delete_from_clerk,
     workspace_upsert_from_clerk,
 )
-from accounts.webhooks import deleted_in_clerk, lock_clerk_objects, webhook_handler
+from accounts.webhooks import deleted_in_clerk, lock_clerk_objects, tombstones, webhook_handler
 from core.models import WebhookEvent
 
 
@@ -79,9 +79,10 @@ def membership_changed(event: WebhookEvent) -> str | None:
     if not (membership.organization.id and membership.user_id):
         return "membership without organization or user id; ignored"
     lock_clerk_objects(membership.id, membership.organization.id, membership.user_id)
-    if deleted_in_clerk(membership.id, updated_at=membership.updated_at):
+    deleted = tombstones(membership.id, membership.organization.id, membership.user_id)
+    if deleted.rule_out(membership.id, updated_at=membership.updated_at):
         return f"membership {membership.id} was deleted; ignored"
-    if deleted_in_clerk(membership.organization.id) or deleted_in_clerk(membership.user_id):
+    if deleted.rule_out(membership.organization.id) or deleted.rule_out(membership.user_id):
         return f"organization or user of membership {membership.id} was deleted; ignored"
     user = user_get_by_clerk_id(clerk_user_id=membership.user_id) or _fetch_user(membership.user_id)
     if user is None:

@@ -84,37 +84,65 @@ def lock_clerk_objects(*clerk_ids: str) -> None:
 
     Without it a ``*.deleted`` and a late ``*.updated`` for one object, delivered at the same moment, could both
     read "no tombstone yet" and the update would resurrect the object. Call it once, first, with every id the
-    handler reads or writes; ids are locked in sorted order so two handlers never wait on each other in a cycle.
-    Other databases serialize writers themselves, so this is a no-op there.
+    handler reads or writes; ids are locked in sorted order (one statement) so two handlers never wait on each
+    other in a cycle. Other databases serialize writers themselves, so this is a no-op there.
     """
     if connection.vendor != "postgresql":
         return
+    keys = sorted({f"clerk:{clerk_id}" for clerk_id in clerk_ids if clerk_id})
+    if not keys:
+        return
     with connection.cursor() as cursor:
-        for clerk_id in sorted({clerk_id for clerk_id in clerk_ids if clerk_id}):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"clerk:{clerk_id}"])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS locks(key, position) ORDER BY position",
+            [keys],
+        )
 
 
-def deleted_in_clerk(clerk_id: str, *, updated_at: int | None = None) -> bool:
-    """Whether a stored ``*.deleted`` event (the tombstone) rules out applying data about ``clerk_id``.
+class Tombstones:
+    """The stored ``*.deleted`` events (tombstones) of some Clerk objects, read in one query (``tombstones()``).
 
     Users and organizations are deleted for good (their deletion payload has no ``updated_at``), so any tombstone
     wins. A membership's deletion payload carries the membership with its ``updated_at``: data not newer than that
     is ignored, so a late ``organizationMembership.created`` never resurrects a removed membership.
     """
-    if not clerk_id:
-        return False
-    tombstones = WebhookEvent.objects.filter(object_id=clerk_id, type__endswith=".deleted")
-    for payload in tombstones.values_list("payload", flat=True):
+
+    def __init__(self, versions: dict[str, int | None]) -> None:
+        # Clerk id -> the newest deleted version (None: deleted for good).
+        self._versions = versions
+
+    def rule_out(self, clerk_id: str, *, updated_at: int | None = None) -> bool:
+        """Whether data about ``clerk_id`` (at Clerk's ``updated_at``, when known) must not be applied."""
+        if not clerk_id or clerk_id not in self._versions:
+            return False
+        deleted_version = self._versions[clerk_id]
+        return updated_at is None or deleted_version is None or updated_at <= deleted_version
+
+
+def tombstones(*clerk_ids: str) -> Tombstones:
+    ids = {clerk_id for clerk_id in clerk_ids if clerk_id}
+    versions: dict[str, int | None] = {}
+    if not ids:
+        return Tombstones(versions)
+    stored = WebhookEvent.objects.filter(object_id__in=ids, type__endswith=".deleted").order_by()
+    for object_id, payload in stored.values_list("object_id", "payload"):
         data = payload.get("data") if isinstance(payload, dict) else None
-        deleted_version = data.get("updated_at") if isinstance(data, dict) else None
-        if updated_at is None or not isinstance(deleted_version, int) or updated_at <= deleted_version:
-            return True
-    return False
+        version = data.get("updated_at") if isinstance(data, dict) else None
+        if not isinstance(version, int) or (object_id in versions and versions[object_id] is None):
+            versions[object_id] = None
+        else:
+            versions[object_id] = max(version, versions.get(object_id) or version)
+    return Tombstones(versions)
+
+
+def deleted_in_clerk(clerk_id: str, *, updated_at: int | None = None) -> bool:
+    """Whether a stored ``*.deleted`` event (the tombstone) rules out applying data about ``clerk_id``."""
+    return tombstones(clerk_id).rule_out(clerk_id, updated_at=updated_at)
 
 
 # --------------------------------------------------------------------------- processing
-def _run_handlers(event: WebhookEvent) -> None:
-    handlers = handlers_for(event.type)
+def _run_handlers(event: WebhookEvent, handlers: tuple[WebhookHandler, ...]) -> None:
     notes = [note for handler in handlers if (note := handler(event))]
     event.status = WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED
     event.note = "; ".join(notes)[:2000]
@@ -136,6 +164,7 @@ def store_and_process(
     """
     data = payload.get("data")
     object_id = data.get("id") if isinstance(data, dict) else None
+    handlers = handlers_for(payload["type"])
     with transaction.atomic():
         try:
             with transaction.atomic():  # savepoint: a duplicate must not poison the outer transaction
@@ -143,6 +172,9 @@ def store_and_process(
                     svix_id=svix_id,
                     type=payload["type"],
                     object_id=object_id[:MAX_ID_LENGTH] if isinstance(object_id, str) else "",
+                    # An event nobody handles is stored in its final state: one statement, not two.
+                    status=WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED,
+                    processed_at=None if handlers else timezone.now(),
                     payload=payload,
                     signed_at=signed_at,
                     request_id=request_id,
@@ -150,15 +182,16 @@ def store_and_process(
                 )
         except IntegrityError:
             return None
-        _run_handlers(event)
-        event.save(update_fields=["status", "note", "processed_at"])
+        if handlers:
+            _run_handlers(event, handlers)
+            event.save(update_fields=["status", "note", "processed_at"])
     return event
 
 
 def reprocess_event(*, event: WebhookEvent) -> WebhookEvent:
     """Run a stored event's handlers again (an operator's replay; safe because handlers are idempotent)."""
     with transaction.atomic():
-        _run_handlers(event)
+        _run_handlers(event, handlers_for(event.type))
         event.save(update_fields=["status", "note", "processed_at"])
     return event
 

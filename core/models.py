@@ -61,10 +61,10 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored (no handler for this type)"
 
-    svix_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100, db_index=True)
+    svix_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
     # `data.id` of the payload: the Clerk object the event is about (user_…, org_…, orgmem_…).
-    object_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    object_id = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSED)
     # Anything the handlers reported, e.g. why stale or tombstoned data was skipped.
     note = models.TextField(blank=True, default="")
@@ -78,6 +78,16 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # Every delivery writes a row, so only what is read is indexed: the svix id (one row per message; a
+        # constraint rather than `unique=True`, which would add a LIKE index nobody uses), the tombstone lookup of
+        # every handler (a partial index over `*.deleted` events only) and the admin's filter by type.
+        constraints = [models.UniqueConstraint(fields=["svix_id"], name="core_webhook_svix_id_unique")]
+        indexes = [
+            models.Index(
+                fields=["object_id"], condition=models.Q(type__endswith=".deleted"), name="core_webhook_tombstones"
+            ),
+            models.Index(fields=["type"], name="core_webhook_type"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.svix_id} ({self.status})"

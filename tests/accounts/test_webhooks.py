@@ -261,7 +261,40 @@ def test_unknown_event_type_is_acknowledged_and_recorded_as_ignored(
     response = deliver(client, envelope)
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
-    assert WebhookEvent.objects.get().status == WebhookEvent.Status.IGNORED
+    stored = WebhookEvent.objects.get()
+    assert stored.status == WebhookEvent.Status.IGNORED
+    assert stored.processed_at is not None
+
+
+def _tombstone(svix_id: str, event_type: str, object_id: str, updated_at: int | None = None) -> None:
+    data: dict[str, Any] = {"id": object_id, "deleted": True}
+    if updated_at is not None:
+        data["updated_at"] = updated_at
+    WebhookEvent.objects.create(
+        svix_id=svix_id, type=event_type, object_id=object_id, payload={"type": event_type, "data": data}
+    )
+
+
+def test_tombstones_of_several_objects_are_read_in_one_query(django_assert_num_queries: Any) -> None:
+    _tombstone("msg_1", "user.deleted", "user_1")
+    _tombstone("msg_2", "organizationMembership.deleted", "orgmem_1", updated_at=100)
+    _tombstone("msg_3", "organizationMembership.deleted", "orgmem_1", updated_at=300)  # removed twice: newest wins
+    _tombstone("msg_4", "organizationMembership.deleted", "orgmem_2", updated_at=50)
+    _tombstone("msg_5", "organizationMembership.deleted", "orgmem_2")  # one without a version: deleted for good
+    WebhookEvent.objects.create(svix_id="msg_6", type="user.updated", object_id="user_2", payload={"data": {}})
+    with django_assert_num_queries(1):
+        deleted = webhooks.tombstones("user_1", "user_2", "orgmem_1", "orgmem_2", "", "org_9")
+    assert deleted.rule_out("user_1")
+    assert deleted.rule_out("user_1", updated_at=10**15)  # users never come back
+    assert not deleted.rule_out("user_2")  # an update is no tombstone
+    assert not deleted.rule_out("org_9")
+    assert not deleted.rule_out("")
+    assert deleted.rule_out("orgmem_1", updated_at=300)
+    assert not deleted.rule_out("orgmem_1", updated_at=301)  # newer than its last removal: applies
+    assert deleted.rule_out("orgmem_1")
+    assert deleted.rule_out("orgmem_2", updated_at=10**15)
+    assert webhooks.deleted_in_clerk("orgmem_1", updated_at=200)
+    assert not webhooks.deleted_in_clerk("orgmem_1", updated_at=400)
 
 
 def test_handler_failure_rolls_everything_back_and_answers_5xx(
