@@ -47,6 +47,8 @@ from clerk_emulator.server import EmulatorServer
 
 WEBHOOK_PATH = "/webhooks/clerk/"
 PING_PATH = "/bench/ping/"
+# The floor phase: an event type no handler takes, so a delivery is only verified, stored once and committed.
+UNHANDLED_TYPE = "bench.unhandled"
 
 
 # --------------------------------------------------------------------------- making Clerk events
@@ -297,6 +299,11 @@ def run(
     def ping_request(index: int) -> lc.Request:
         return lc.Request("POST", PING_PATH, bodies[index % len(bodies)], {"Content-Type": "application/json"}, "ping")
 
+    def unhandled_request(index: int) -> lc.Request:
+        body = json.dumps({"type": UNHANDLED_TYPE, "object": "event", "data": {"id": f"floor_{index}"}}).encode()
+        delivery = Delivery(f"msg_floor_{index}", body, UNHANDLED_TYPE, redelivery=False)
+        return lc.Request("POST", WEBHOOK_PATH, body, signed(delivery), UNHANDLED_TYPE)
+
     half = len(deliveries) // 2
     with lc.Gunicorn(env, workers=args.workers, worker_class=args.worker_class, threads=args.threads) as gunicorn:
         lc.run_load(gunicorn.port, ping_request, count=200, concurrency=args.concurrency, deadline_s=60)  # warm-up
@@ -320,6 +327,14 @@ def run(
             concurrency=args.concurrency,
             deadline_s=args.max_seconds,
         )
+        floor = lc.run_load(
+            gunicorn.port,
+            unhandled_request,
+            count=max(50, len(deliveries) // 5),
+            concurrency=args.concurrency,
+            deadline_s=args.max_seconds,
+            keep_body=lambda request, status: True,
+        )
         server_errors = gunicorn.server_errors_logged()
         description = gunicorn.description
 
@@ -328,6 +343,7 @@ def run(
         deliveries=deliveries,
         hooks=hooks,
         pings=(ping_before, ping_after),
+        floor=floor,
         server=server,
         clerk_during=clerk_during,
         server_errors=server_errors,
@@ -342,6 +358,7 @@ def report(
     deliveries: list[Delivery],
     hooks: lc.LoadRun,
     pings: tuple[lc.LoadRun, lc.LoadRun],
+    floor: lc.LoadRun,
     server: EmulatorServer,
     clerk_during: Counter[str],
     server_errors: int,
@@ -359,8 +376,10 @@ def report(
         outcomes[status] += 1
         if status != "duplicate" and 200 <= sample.status < 300:
             processed_per_id[deliveries[sample.index].svix_id] += 1
-    stored_ids = set(WebhookEvent.objects.values_list("svix_id", flat=True))
-    stored_rows = WebhookEvent.objects.count()
+    clerk_events = WebhookEvent.objects.exclude(type=UNHANDLED_TYPE)
+    stored_ids = set(clerk_events.values_list("svix_id", flat=True))
+    stored_rows = clerk_events.count()
+    floor_ignored = sum(1 for sample in floor.samples if lc.json_body(sample).get("status") == "ignored")
     differences = state_differences(expected_state(server), local_state())
     types = Counter(delivery.event_type for delivery in deliveries if not delivery.redelivery)
 
@@ -378,6 +397,8 @@ def report(
         and set(processed_per_id.values()) == {1},
         "one 'duplicate' answer per redelivery": outcomes["duplicate"] == redeliveries,
         "no server errors logged": server_errors == 0,
+        "every unhandled event stored once and answered 'ignored'": floor.errors == 0
+        and floor_ignored == floor.planned == WebhookEvent.objects.filter(type=UNHANDLED_TYPE).count(),
         **{f"final {kind} equal Clerk's (newest data)": not wrong for kind, wrong in differences.items()},
     }
 
@@ -395,6 +416,11 @@ def report(
     )
     lc.say(f"                    {lc.latency_summary(ping_latencies)}")
     lc.say(f"  ratio           : {ratio:8.2f}  (goal >= 0.6)")
+    lc.say(
+        f"  store only      : {floor.rps:8.1f} req/s, ratio {floor.rps / ping_rps if ping_rps else 0.0:.2f} "
+        f"({floor.completed} events of a type nobody handles: verify, store once, commit; the floor of any handler)"
+    )
+    lc.say(f"                    {lc.latency_summary(floor.latencies_ms())}")
     lc.say("  answers         : " + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
     lc.say(f"  rows            : {stored_rows} WebhookEvent rows for {len(distinct_ids)} distinct svix-ids")
     lc.say(
