@@ -11,6 +11,10 @@ from django.db.models.functions import Lower
 from accounts.roles import INTERNAL_ROLES, Role, WorkspaceRole
 from core.models import TimeStampedModel
 
+# `email__lower=<lowercased>` is what the `Lower("email")` indexes serve; `email__iexact` compiles to UPPER(...) on
+# PostgreSQL, which no index serves: a sequential scan of every user.
+models.CharField.register_lookup(Lower)
+
 
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, clerk_user_id: str, **fields: Any) -> User:

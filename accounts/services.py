@@ -72,7 +72,7 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
     if user is None and clerk_user.email:
         # Same email, new Clerk id: the old Clerk user is gone or gave the address up (emails are unique in
         # Clerk), so the row follows the address, unless this data is older than the row's (then it is stale).
-        user = User.objects.select_for_update(no_key=True).filter(email__iexact=clerk_user.email).first()
+        user = User.objects.select_for_update(no_key=True).filter(email__lower=clerk_user.email.lower()).first()
         if user is not None:
             if clerk_user.updated_at < user.clerk_updated_at:
                 raise ClerkDataStale(extra={"clerk_user_id": clerk_user.id})
@@ -256,8 +256,10 @@ def staff_user_create(
         allowed = ", ".join(sorted(INTERNAL_ROLES))
         raise InvalidInput(f"{role!r} is not a staff role (one of: {allowed}).", code="invalid_role")
     if staff_role != Role.SUPER_ADMIN:
-        local = User.objects.filter(email__iexact=email).first()
-        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(email__iexact=email)
+        local = User.objects.filter(email__lower=email.lower()).first()
+        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(
+            email__lower=email.lower()
+        )
         if local is not None and local.role == Role.SUPER_ADMIN and local.is_active and not others.exists():
             raise Conflict(f"{email} is the last active super admin.", code="last_super_admin")
     metadata: dict[str, Any] = {"role": staff_role.value, "internal": True}

@@ -330,7 +330,7 @@ def internal_invite(*, email: str, role: str, actor: User, request: HttpRequest 
             request=request,
         )
         raise
-    local = User.objects.filter(email__iexact=address).first()
+    local = User.objects.filter(email__lower=address.lower()).first()
     if local is not None:
         if local.is_internal:
             raise AlreadyStaff(f"{address} is already on the staff.", extra={"email": address})
@@ -417,7 +417,7 @@ def internal_invitation_resend(
     _check_invitation_action(actor=actor, row=row, action="internal_invitation.resent", request=request)
     if row.status not in RESENDABLE:
         raise InvitationNotPending(f"This invitation was {row.status}; it cannot be resent.")
-    if User.objects.filter(email__iexact=row.email, is_internal=True).exists():
+    if User.objects.filter(email__lower=row.email.lower(), is_internal=True).exists():
         raise AlreadyStaff(f"{row.email} is already on the staff.", extra={"email": row.email})
     now = timezone.now()
     if row.status != InternalInvitationStatus.PENDING:
@@ -432,7 +432,7 @@ def internal_invitation_resend(
     old_clerk_id = row.clerk_invitation_id
     if old_clerk_id:
         if _revoke_in_clerk(old_clerk_id) == "accepted":
-            row = _mark_accepted(row, user=User.objects.filter(email__iexact=row.email).first(), now=now)
+            row = _mark_accepted(row, user=User.objects.filter(email__lower=row.email.lower()).first(), now=now)
             raise InvitationNotPending("This invitation has just been accepted.")
         InternalInvitation.objects.filter(pk=row.pk).update(clerk_invitation_id=None, updated_at=now)
         row.clerk_invitation_id = None
@@ -480,7 +480,7 @@ def internal_invitation_revoke(
         raise InvitationNotPending("This invitation was already accepted.")
     now = timezone.now()
     if row.clerk_invitation_id and _revoke_in_clerk(row.clerk_invitation_id) == "accepted":
-        _mark_accepted(row, user=User.objects.filter(email__iexact=row.email).first(), now=now)
+        _mark_accepted(row, user=User.objects.filter(email__lower=row.email.lower()).first(), now=now)
         raise InvitationNotPending("This invitation has just been accepted.")
     with transaction.atomic():
         row = InternalInvitation.objects.select_for_update().get(pk=row.pk)
@@ -638,7 +638,7 @@ def invitation_accepted_from_clerk(*, invitation: ClerkInvitation) -> InternalIn
     row = InternalInvitation.objects.filter(clerk_invitation_id=invitation.id).first()
     if row is None or row.status == InternalInvitationStatus.ACCEPTED:
         return row
-    user = User.objects.filter(email__iexact=row.email).first()
+    user = User.objects.filter(email__lower=row.email.lower()).first()
     return _mark_accepted(row, user=user, now=timezone.now())
 
 
@@ -762,7 +762,7 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
             "staff_user.role_granted", actor=actor, target_type=AUDIT_USER, target_id=address, exc=exc, request=request
         )
         raise
-    local = User.objects.filter(email__iexact=address).first()
+    local = User.objects.filter(email__lower=address.lower()).first()
     if local is not None:
 
         def check() -> None:

@@ -1210,7 +1210,7 @@ def accepting_user(*, clerk_user_id: str, email: str) -> User | None:
         return None
     if not email:
         return None
-    user = User.objects.filter(email__iexact=email).first()
+    user = User.objects.filter(email__lower=email.lower()).first()
     if user is not None:
         return user
     # Clerk's invitation object (unlike the `accepted` webhook) does not name the user: find them by email.
