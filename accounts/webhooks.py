@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -160,27 +160,25 @@ def store_and_process(
     """Store the event and run its handlers in one transaction; ``None`` when this ``svix_id`` is already stored.
 
     Concurrent deliveries of one message: the first INSERT wins; on PostgreSQL the others wait on the unique index
-    until it commits and then fail it (duplicate → ``None``), or, if it rolled back, one of them takes over.
+    until it commits and then insert nothing (duplicate → ``None``), or, if it rolled back, one of them takes over.
     """
     data = payload.get("data")
     object_id = data.get("id") if isinstance(data, dict) else None
     handlers = handlers_for(payload["type"])
+    event = WebhookEvent(
+        svix_id=svix_id,
+        type=payload["type"],
+        object_id=object_id[:MAX_ID_LENGTH] if isinstance(object_id, str) else "",
+        # An event nobody handles is stored in its final state: one statement, not two.
+        status=WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED,
+        processed_at=None if handlers else timezone.now(),
+        payload=payload,
+        signed_at=signed_at,
+        request_id=request_id,
+        remote_ip=remote_ip,
+    )
     with transaction.atomic():
-        try:
-            with transaction.atomic():  # savepoint: a duplicate must not poison the outer transaction
-                event = WebhookEvent.objects.create(
-                    svix_id=svix_id,
-                    type=payload["type"],
-                    object_id=object_id[:MAX_ID_LENGTH] if isinstance(object_id, str) else "",
-                    # An event nobody handles is stored in its final state: one statement, not two.
-                    status=WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED,
-                    processed_at=None if handlers else timezone.now(),
-                    payload=payload,
-                    signed_at=signed_at,
-                    request_id=request_id,
-                    remote_ip=remote_ip,
-                )
-        except IntegrityError:
+        if not WebhookEvent.objects.insert_once(event):
             return None
         if handlers:
             _run_handlers(event, handlers)
