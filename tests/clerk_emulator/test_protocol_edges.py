@@ -265,3 +265,99 @@ def test_a_code_must_be_sent_fresh_and_tried_at_most_three_times(
     browser.ok("POST", prepare, json={})  # a new code starts over
     fresh = [message for message in clerk_emulator.messages if message.kind == "sms"][-1].code
     assert browser.ok("POST", attempt, json={"code": fresh})["response"]["verification"]["status"] == "verified"
+
+
+# -- FAPI: CORS, bodies, sessions ------------------------------------------------------------------------------
+def test_a_request_without_an_origin_gets_no_cors_headers(clerk_emulator_server: EmulatorServer) -> None:
+    with httpx.Client(base_url=clerk_emulator_server.url, timeout=10) as http:
+        response = http.get("/v1/environment")
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_an_oversized_body_is_refused_with_413(browser: Browser) -> None:
+    response = browser.call("POST", "/v1/client/sign_ins", content=b"x" * (2 * 1024 * 1024))
+    assert response.status_code == 413
+    assert error_code(response) == "request_body_invalid"
+
+
+def test_me_without_a_session_on_the_client_or_with_its_user_deleted_is_signed_out(
+    browser: Browser, sdk: Clerk
+) -> None:
+    browser.ok("GET", "/v1/client")  # a client, but nobody signed in on it
+    no_session = browser.call("GET", "/v1/me")
+    assert no_session.status_code == 401
+    assert error_code(no_session) == "signed_out"
+    user_id = make_user(sdk)
+    session_id = browser.sign_in("ann@example.com")
+    sdk.users.delete(user_id=user_id)
+    gone = browser.call("GET", f"/v1/me?_clerk_session_id={session_id}")
+    assert gone.status_code == 401
+    assert error_code(gone) == "signed_out"
+
+
+def test_a_token_for_an_organization_needs_membership(browser: Browser, sdk: Clerk, clerk_emulator: Emulator) -> None:
+    from tests.clerk_emulator import session_tokens
+
+    ann = make_user(sdk)
+    own_org = make_org(sdk, ann, name="Own")
+    foreign_org = make_org(sdk, make_user(sdk, "bob@example.com"), name="Foreign")
+    session_id = browser.sign_in("ann@example.com")
+    path = f"/v1/client/sessions/{session_id}/tokens"
+    with_org = browser.ok("POST", path, json={"organization_id": own_org})["jwt"]
+    assert session_tokens.verify(clerk_emulator, with_org, browser.http.headers["Origin"])["org_id"] == own_org
+    without = browser.ok("POST", path, json={"organization_id": ""})["jwt"]
+    assert "org_id" not in session_tokens.verify(clerk_emulator, without, browser.http.headers["Origin"])
+    refused = browser.call("POST", path, json={"organization_id": foreign_org})
+    assert refused.status_code == 403
+    assert error_code(refused) == "not_a_member_in_organization"
+
+
+def test_removing_a_session_ends_it_as_removed(browser: Browser, sdk: Clerk, clerk_emulator: Emulator) -> None:
+    make_user(sdk)
+    session_id = browser.sign_in("ann@example.com")
+    removed = browser.ok("POST", f"/v1/client/sessions/{session_id}/remove")
+    assert removed["response"]["status"] == "removed"
+    assert clerk_emulator.sessions[session_id].status == "removed"
+    assert browser.call("POST", f"/v1/client/sessions/{session_id}/tokens").status_code in (401, 404)
+
+
+# -- organizations ---------------------------------------------------------------------------------------------
+def test_updating_public_metadata_keeps_the_private_metadata(bapi: httpx.Client) -> None:
+    owner = _user(bapi, "owner@example.com")
+    org = bapi.post(
+        "/organizations", json={"name": "Acme", "created_by": owner["id"], "private_metadata": {"plan": "gold"}}
+    ).json()
+    updated = bapi.patch(f"/organizations/{org['id']}", json={"public_metadata": {"tier": 2}})
+    assert updated.status_code == 200
+    assert updated.json()["public_metadata"] == {"tier": 2}
+    assert updated.json()["private_metadata"] == {"plan": "gold"}
+
+
+def test_organizations_filtered_by_id(bapi: httpx.Client) -> None:
+    owner = _user(bapi, "owner@example.com")
+    first = bapi.post("/organizations", json={"name": "First", "created_by": owner["id"]}).json()
+    bapi.post("/organizations", json={"name": "Second", "created_by": owner["id"]})
+    listed = bapi.get("/organizations", params={"organization_id": first["id"]})
+    assert listed.status_code == 200
+    assert [org["id"] for org in listed.json()["data"]] == [first["id"]]
+
+
+def test_memberships_ordered_by_the_members_profile(bapi: httpx.Client) -> None:
+    zed = _user(bapi, "zed@example.com", first_name="Zed", last_name="Adams", username="zed")
+    amy = _user(
+        bapi, "amy@example.com", first_name="Amy", last_name="Young", username="amy", phone_number=["+15555550100"]
+    )
+    org = bapi.post("/organizations", json={"name": "Acme", "created_by": zed["id"]}).json()
+    bapi.post(f"/organizations/{org['id']}/memberships", json={"user_id": amy["id"], "role": "org:member"})
+
+    def order(field: str) -> list[str]:
+        response = bapi.get(f"/organizations/{org['id']}/memberships", params={"order_by": field})
+        assert response.status_code == 200, response.text
+        return [m["public_user_data"]["user_id"] for m in response.json()["data"]]
+
+    assert order("+email_address") == [amy["id"], zed["id"]]
+    assert order("+first_name") == [amy["id"], zed["id"]]
+    assert order("+last_name") == [zed["id"], amy["id"]]
+    assert order("-username") == [zed["id"], amy["id"]]
+    assert order("+phone_number") == [zed["id"], amy["id"]]  # no phone sorts first
