@@ -49,14 +49,17 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65_535:
         parser.error("--port must be between 0 and 65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # A busy port or unknown host: werkzeug prints why (e.g. "Address already in use") and exits with status 1.
-    server = EmulatorServer(
-        host=args.host,
-        port=args.port,
-        secret_key=args.secret_key,
-        webhook_url=args.webhook_url,
-        webhook_secret=args.webhook_secret,
-    )
+    try:
+        server = EmulatorServer(
+            host=args.host,
+            port=args.port,
+            secret_key=args.secret_key,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+        )
+    except OSError as exc:  # a busy port or an address this machine does not have
+        print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
     em = server.emulator
     print(f"Clerk emulator listening on {em.base_url}", flush=True)
     print(f"  CLERK_API_URL={em.backend_api_url}", flush=True)

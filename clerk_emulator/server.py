@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import json
 import logging
 import threading
@@ -175,6 +178,18 @@ class QuietRequestHandler(WSGIRequestHandler):
         return
 
 
+def _listen(host: str, port: int, app: EmulatorApp) -> BaseWSGIServer:
+    """werkzeug's threaded server; a failed bind raises ``OSError`` (werkzeug itself prints why and exits)."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(printed):
+            return make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+    except SystemExit:
+        reason = printed.getvalue().strip().splitlines()
+        code = errno.EADDRINUSE if any("in use" in line for line in reason) else errno.EADDRNOTAVAIL
+        raise OSError(code, reason[0] if reason else "Cannot listen") from None
+
+
 class EmulatorServer:
     """Runs an :class:`Emulator` on a threaded HTTP server, in a background thread of this process."""
 
@@ -191,9 +206,7 @@ class EmulatorServer:
         self.emulator = emulator or Emulator(
             secret_key=secret_key, webhook_url=webhook_url, webhook_secret=webhook_secret
         )
-        self._server: BaseWSGIServer = make_server(
-            host, port, EmulatorApp(self.emulator), threaded=True, request_handler=QuietRequestHandler
-        )
+        self._server = _listen(host, port, EmulatorApp(self.emulator))
         self.host = host
         self.port = self._server.server_port
         self.emulator.base_url = f"http://{host}:{self.port}"

@@ -33,7 +33,7 @@ if "CLERK_AUTHORIZED_PARTIES" not in os.environ:
 # --------------------------------------------------------------------------- the embedded Clerk emulator
 CLERK_EMULATOR_EMBEDDED = not CLERK_API_URL
 CLERK_EMULATOR_HOST = "127.0.0.1"
-CLERK_EMULATOR_PORT = 8787
+CLERK_EMULATOR_PORT = env.int("CLERK_EMULATOR_PORT", default=8787)  # when 8787 is taken on this machine
 # A development-only signing secret shared by the emulator's webhooks and our endpoint (never used elsewhere).
 DEV_WEBHOOK_SIGNING_SECRET = "whsec_bG9jYWwtZGV2ZWxvcG1lbnQtd2ViaG9vay1zZWNyZXQ="  # noqa: S105
 if CLERK_EMULATOR_EMBEDDED:
