@@ -938,3 +938,51 @@ class TestGrantRole:
     def test_a_super_admin_demotes_another_while_one_remains(self, staff: MakeStaff, root: User) -> None:
         other = staff(Role.SUPER_ADMIN, email="other-root@example.com")
         assert services.staff_role_grant(email=other.email, role=Role.PM, actor=root).role == Role.PM
+
+
+class TestResendAndRevokeEdges:
+    def test_resending_to_someone_who_joined_the_staff_meanwhile_is_already_staff(
+        self, clerk_gateway: Emulator, invite: Callable[..., Any], root: User, staff: MakeStaff
+    ) -> None:
+        row = invite()
+        staff(Role.PM, email="new@example.com")  # granted a role another way while the invitation waited
+        calls = len(clerk_gateway.request_log)
+        with pytest.raises(AlreadyStaff):
+            services.internal_invitation_resend(invitation=row, actor=root)
+        assert no_clerk_call_since(clerk_gateway, calls)
+
+    def test_resending_an_expired_invitation_while_another_is_pending_is_already_invited(
+        self, clerk_gateway: Emulator, root: User
+    ) -> None:
+        old = InternalInvitationFactory.create(email="twice@example.com", status=InternalInvitationStatus.EXPIRED)
+        InternalInvitationFactory.create(email="twice@example.com", status=InternalInvitationStatus.PENDING)
+        calls = len(clerk_gateway.request_log)
+        with pytest.raises(AlreadyInvited):
+            services.internal_invitation_resend(invitation=old, actor=root)
+        old.refresh_from_db()
+        assert old.status == InternalInvitationStatus.EXPIRED
+        assert no_clerk_call_since(clerk_gateway, calls)
+
+    def test_resending_after_the_invitee_made_an_account_is_already_a_user(
+        self,
+        clerk_gateway: Emulator,
+        invite: Callable[..., Any],
+        root: User,
+        clerk_user_factory: Callable[..., ClerkUser],
+    ) -> None:
+        row = invite()
+        clerk_user_factory(email="new@example.com")  # signed up some other way; not staff here
+        with pytest.raises(AlreadyAUser):
+            services.internal_invitation_resend(invitation=row, actor=root)
+        assert AuditEvent.objects.filter(
+            action="internal_invitation.resent", outcome=AuditEvent.Outcome.FAILED
+        ).exists()
+
+    def test_revoking_an_invitation_clerk_no_longer_knows_revokes_it_here(
+        self, clerk_gateway: Emulator, invite: Callable[..., Any], root: User
+    ) -> None:
+        row = invite()
+        del clerk_gateway.invitations[row.clerk_invitation_id]  # purged on Clerk's side
+        revoked = services.internal_invitation_revoke(invitation=row, actor=root)
+        assert revoked.status == InternalInvitationStatus.REVOKED
+        assert revoked.revoked_by == root
