@@ -43,6 +43,15 @@ class ClerkDataStale(Conflict):
     default_message = "This Clerk data is older than what is stored for the same email."
 
 
+class ClerkUserWithoutEmail(ClerkDataStale):
+    """A Clerk user we have not mirrored yet who has no email address (e.g. phone-only, made in Clerk's dashboard).
+    Everyone here is invited and known by email (unique), so no row is made; every caller of the upserts already
+    treats ``ClerkDataStale`` as "not mirrored" (401 on sign-in, a note on the webhook event)."""
+
+    code = "clerk_user_without_email"
+    default_message = "This account has no email address."
+
+
 def _metadata_role(clerk_user: ClerkUser) -> Role | None:
     """The staff role Clerk ``public_metadata`` claims; unknown values are logged and ignored, never trusted."""
     metadata = clerk_user.public_metadata
@@ -69,7 +78,10 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
     user = User.objects.select_for_update(no_key=True).filter(clerk_user_id=clerk_user.id).first()
     if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
-    if user is None and clerk_user.email:
+    if user is None and not clerk_user.email:
+        # Nobody to mirror it onto (a user we know keeps their stored address, and still gets bans and names).
+        raise ClerkUserWithoutEmail(extra={"clerk_user_id": clerk_user.id})
+    if user is None:
         # Same email, new Clerk id: the old Clerk user is gone or gave the address up (emails are unique in
         # Clerk), so the row follows the address, unless this data is older than the row's (then it is stale).
         user = User.objects.select_for_update(no_key=True).filter(email__lower=clerk_user.email.lower()).first()

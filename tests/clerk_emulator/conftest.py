@@ -11,6 +11,7 @@ from clerk_backend_api.utils import BackoffStrategy, RetryConfig
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
+from tests.clerk_emulator.fapi_support import Browser
 
 NO_RETRIES = RetryConfig("none", BackoffStrategy(1, 1, 1, 1), False)
 
@@ -47,3 +48,17 @@ def _bapi_client(clerk_emulator_server: EmulatorServer) -> Iterator[httpx.Client
 def bapi(clerk_emulator: Emulator, _bapi_client: httpx.Client) -> httpx.Client:
     """A plain HTTP client on the Backend API with the secret key, for raw-JSON and bad-input tests."""
     return _bapi_client
+
+
+@pytest.fixture
+def browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
+    b = Browser(clerk_emulator_server.url)
+    yield b
+    b.http.close()
+
+
+@pytest.fixture
+def other_browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
+    b = Browser(clerk_emulator_server.url, origin="http://elsewhere.example.test")
+    yield b
+    b.http.close()

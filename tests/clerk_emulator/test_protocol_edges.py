@@ -3,7 +3,6 @@ orderings, profile updates, ticket sign-ins, and the phone-verification states a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,21 +11,15 @@ from clerk_backend_api import Clerk
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
-from tests.clerk_emulator.test_fapi import PASSWORD, Browser, error_code, make_org, make_user, org_invitation, ticket_of
-
-
-@pytest.fixture
-def browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
-    b = Browser(clerk_emulator_server.url)
-    yield b
-    b.http.close()
-
-
-@pytest.fixture
-def other_browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
-    b = Browser(clerk_emulator_server.url, origin="http://elsewhere.example.test")
-    yield b
-    b.http.close()
+from tests.clerk_emulator.fapi_support import (
+    PASSWORD,
+    Browser,
+    error_code,
+    make_org,
+    make_user,
+    org_invitation,
+    ticket_of,
+)
 
 
 def _user(bapi: httpx.Client, email: str, **fields: Any) -> dict[str, Any]:

@@ -4,7 +4,6 @@ styled error page with nothing half-made, and the accept page never reveals more
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -18,18 +17,6 @@ from tests.internal_users.factories import INVITATIONS_PATH, InternalInvitationF
 from tests.internal_users.test_pages import USERS, csrf_post
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser(clerk_session: Callable[..., ClerkSession]) -> Callable[..., tuple[Client, User]]:
-    def make(role: str = Role.SUPER_ADMIN, **fields: Any) -> tuple[Client, User]:
-        session = clerk_session(role, **fields)
-        client = Client(enforce_csrf_checks=True)
-        client.cookies["__session"] = session.token
-        assert session.user is not None
-        return client, session.user
-
-    return make
 
 
 def test_clerk_down_during_an_invite_shows_the_error_page_and_keeps_nothing(

@@ -18,26 +18,11 @@ from clerk_emulator.state import Emulator
 from core.models import AuditEvent
 from internal_users import services
 from internal_users.models import InternalInvitation, InternalInvitationStatus
-from tests.conftest import ClerkSession
 
 pytestmark = pytest.mark.django_db
 
 USERS = "/internal/users/"
 PAGES = ["/internal/", USERS]
-
-
-@pytest.fixture
-def browser(clerk_session: Callable[..., ClerkSession]) -> Callable[..., tuple[Client, User]]:
-    """``browser(role)``: a test client holding a new user's ``__session`` cookie, with CSRF checks on."""
-
-    def make(role: str = Role.SUPER_ADMIN, **fields: Any) -> tuple[Client, User]:
-        session = clerk_session(role, **fields)
-        client = Client(enforce_csrf_checks=True)
-        client.cookies["__session"] = session.token
-        assert session.user is not None
-        return client, session.user
-
-    return make
 
 
 def csrf_post(client: Client, path: str, data: dict[str, str] | None = None, *, page: str = USERS) -> Any:

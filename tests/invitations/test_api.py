@@ -90,11 +90,6 @@ def own_rate_limit_counters(settings: Any) -> None:
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme")
-
-
-@pytest.fixture
 def other_workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
     return clerk_workspace("Globex")
 

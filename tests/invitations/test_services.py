@@ -35,21 +35,6 @@ WEEK = timedelta(days=7)
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme")
-
-
-@pytest.fixture
-def org_admin(clerk_session: Callable[..., ClerkSession], workspace: Workspace) -> User:
-    """An admin of the workspace (Clerk org:admin, mirrored locally): Clerk gets them as the inviter."""
-    user = clerk_session(
-        workspace=workspace, workspace_role=WorkspaceRole.ADMIN, first_name="Ada", last_name="Admin"
-    ).user
-    assert user is not None
-    return user
-
-
-@pytest.fixture
 def pm(clerk_session: Callable[..., ClerkSession]) -> User:
     """Staff who may invite anywhere but is no member of the organization."""
     user = clerk_session(Role.PM).user

@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme")
-
-
-@pytest.fixture
 def admin(clerk_session: Callable[..., ClerkSession], workspace: Workspace) -> User:
     user = clerk_session(workspace=workspace, workspace_role=WorkspaceRole.ADMIN).user
     assert user is not None

@@ -4,7 +4,7 @@ to /webhooks/clerk/): acceptance, revocation and memberships, in any order, any 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,6 @@ from accounts import clerk
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
 from clerk_emulator import auth, sessions
-from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator, Fault
 from core.models import AuditEvent, WebhookEvent
 from invitations import services
@@ -36,23 +35,10 @@ def webhook_secret(settings: Any) -> None:
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme")
-
-
-@pytest.fixture
 def admin(clerk_session: Callable[..., ClerkSession], workspace: Workspace) -> User:
     user = clerk_session(workspace=workspace, workspace_role=WorkspaceRole.ADMIN).user
     assert user is not None
     return user
-
-
-@pytest.fixture
-def driver(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[ClerkDriver]:
-    """Created after the workspace and admin fixtures: its events are only those the test causes."""
-    driver = ClerkDriver(clerk_emulator, clerk_emulator_server)
-    yield driver
-    driver.close()
 
 
 def invite(workspace: Workspace, admin: User, email: str = "ivy@example.com") -> WorkspaceInvitation:
