@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.api import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, PermissionDenied, RateLimited
 
 MACHINE_PATH_PREFIXES = ("/api/", "/webhooks/")
@@ -75,3 +76,35 @@ class PageErrorMiddleware:
             response["Retry-After"] = str(exception.retry_after)
             return response
         return render(request, "error.html", context, status=exception.http_status)
+
+
+class ApiServerErrorMiddleware:
+    """Every 5xx under ``/api/`` leaves as the JSON error shape, whatever produced it.
+
+    DRF renders our errors itself; this catches the rest: an exception our handler does not know (Django turns it
+    into its HTML 500 page, or the debug page when ``DEBUG`` is on) and failures in the middleware below this one.
+    It sits near the top of ``MIDDLEWARE`` so that it sees the response those produce.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 500
+            and request.path.startswith("/api/")
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return server_error_response(response.status_code)
+        return response
+
+
+def server_error_response(status: int = 500) -> HttpResponse:
+    messages = {
+        502: "An upstream service returned an error.",
+        503: "The service is unavailable. Try again in a moment.",
+        504: "An upstream service did not answer in time.",
+    }
+    body = error_body("server_error", messages.get(status, "Something went wrong on our side. Try again later."))
+    return JsonResponse(body, status=status)

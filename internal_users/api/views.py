@@ -27,7 +27,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -40,6 +39,7 @@ from accounts.roles import Permission
 from core.audit import audit
 from core.exceptions import NotAuthenticated, NotFound
 from core.models import AuditEvent
+from core.parsers import DepthLimitedJSONParser
 from internal_users import selectors, services
 from internal_users.api.serializers import (
     LIST_QUERY_SCHEMA,
@@ -256,7 +256,7 @@ CAN_DELETE = StaffApiPermission.of(Permission.INTERNAL_USERS_DELETE)
 
 
 # --------------------------------------------------------------------------- views
-class UnicodeJSONParser(JSONParser):
+class UnicodeJSONParser(DepthLimitedJSONParser):
     """JSON whose strings are all valid Unicode. Python's ``json`` accepts a lone surrogate (``"\\ud800"``), which
     cannot be encoded back: echoed in an error message it would fail the response with a 500. It is a 400
     ``parse_error`` here instead."""

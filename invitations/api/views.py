@@ -15,13 +15,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User, Workspace, WorkspaceMembership
 from core.exceptions import NotAuthenticated, NotFound
+from core.parsers import DepthLimitedJSONParser
 from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.api.permissions import CanInviteToWorkspace, CanSeeWorkspace, log_denied
@@ -84,7 +84,7 @@ INVITATION_ID = OpenApiParameter(
 class WorkspaceScopedViewSet(viewsets.GenericViewSet[Any]):
     """Resolves ``workspace_id`` from the URL once per request, within the caller's reach."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [DepthLimitedJSONParser]
     http_method_names = ["get", "post", "head"]
     _workspace: Workspace | None = None
 
