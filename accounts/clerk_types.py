@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.emails import normalize_email_or_none
+
+# Clerk timestamps are milliseconds since the epoch. Anything outside year 1970..9999 cannot be a real Clerk time
+# (and would overflow our BigIntegerField or ``datetime``): it is read as 0, "no time", and the field is named in
+# ``out_of_range`` so that the services can audit it (docs/security.md, "Identities").
+MAX_CLERK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
 
 def _str(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
@@ -16,7 +23,18 @@ def _str(data: dict[str, Any], key: str) -> str:
 
 def _int(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_CLERK_MS:
+        return 0
+    return value
+
+
+def _out_of_range(data: dict[str, Any], *keys: str) -> tuple[str, ...]:
+    return tuple(key for key in keys if data.get(key) is not None and _int(data, key) == 0 and data.get(key) != 0)
+
+
+def _email_key(value: str) -> str:
+    """Our key for an address Clerk holds: ``core.emails.normalize_email``, "" when it is not usable."""
+    return normalize_email_or_none(value) or ""
 
 
 def _dict(data: dict[str, Any], key: str) -> dict[str, Any]:
@@ -39,6 +57,9 @@ class ClerkUser:
     updated_at: int
     created_at: int
     email_verified_by_ticket: bool = False
+    # The primary address exactly as Clerk holds it (``email`` is our normalised key of it, "" if unusable).
+    raw_email: str = ""
+    out_of_range: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClerkUser:
@@ -58,7 +79,7 @@ class ClerkUser:
                 phone_verified = isinstance(verification, dict) and verification.get("status") == "verified"
         return cls(
             id=_str(data, "id"),
-            email=email.strip().lower(),
+            email=_email_key(email),
             first_name=_str(data, "first_name"),
             last_name=_str(data, "last_name"),
             image_url=_str(data, "image_url") or _str(data, "profile_image_url"),
@@ -70,6 +91,8 @@ class ClerkUser:
             updated_at=_int(data, "updated_at"),
             created_at=_int(data, "created_at"),
             email_verified_by_ticket=by_ticket,
+            raw_email=email.strip(),
+            out_of_range=_out_of_range(data, "updated_at", "created_at"),
         )
 
 
@@ -80,6 +103,7 @@ class ClerkOrganization:
     slug: str
     updated_at: int
     public_metadata: dict[str, Any] = field(default_factory=dict)
+    out_of_range: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClerkOrganization:
@@ -89,6 +113,7 @@ class ClerkOrganization:
             slug=_str(data, "slug"),
             updated_at=_int(data, "updated_at"),
             public_metadata=_dict(data, "public_metadata"),
+            out_of_range=_out_of_range(data, "updated_at"),
         )
 
 
@@ -132,7 +157,7 @@ class ClerkOrganizationInvitation:
         return cls(
             id=_str(data, "id"),
             organization_id=_str(data, "organization_id"),
-            email=_str(data, "email_address").strip().lower(),
+            email=_email_key(_str(data, "email_address")),
             role=_str(data, "role"),
             status=_str(data, "status"),
             url=_str(data, "url"),
@@ -160,7 +185,7 @@ class ClerkInvitation:
     def from_json(cls, data: dict[str, Any]) -> ClerkInvitation:
         return cls(
             id=_str(data, "id"),
-            email=_str(data, "email_address").strip().lower(),
+            email=_email_key(_str(data, "email_address")),
             status=_str(data, "status"),
             url=_str(data, "url"),
             public_metadata=_dict(data, "public_metadata"),

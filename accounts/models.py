@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.roles import INTERNAL_ROLES, Role, WorkspaceRole
+from core.emails import normalize_email
 from core.models import TimeStampedModel
 
 # `email__lower=<lowercased>` is what the `Lower("email")` indexes serve; `email__iexact` compiles to UPPER(...) on
@@ -18,7 +19,7 @@ models.CharField.register_lookup(Lower)
 
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, clerk_user_id: str, **fields: Any) -> User:
-        user = self.model(email=email.strip().lower(), clerk_user_id=clerk_user_id, **fields)
+        user = self.model(email=normalize_email(email), clerk_user_id=clerk_user_id, **fields)
         user.set_unusable_password()  # Clerk holds credentials; Django never does.
         user.save(using=self._db)
         return user
@@ -31,7 +32,9 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, TimeStampedModel):
     clerk_user_id = models.CharField(max_length=64, unique=True)
-    email = models.EmailField(max_length=320, unique=True)
+    # ``core.emails.normalize_email`` form; NULL for a Clerk user without a usable address (phone-only, say): such a
+    # user signs in and is mirrored, but nobody can invite, promote or find them by email (docs/security.md).
+    email = models.EmailField(max_length=320, unique=True, null=True, blank=True)
     first_name = models.CharField(max_length=150, blank=True, default="")
     last_name = models.CharField(max_length=150, blank=True, default="")
     image_url = models.URLField(max_length=500, blank=True, default="")
@@ -59,11 +62,16 @@ class User(AbstractBaseUser, TimeStampedModel):
         indexes = [models.Index(Lower("email"), condition=models.Q(is_internal=True), name="accounts_user_staff_email")]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or self.clerk_user_id
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.email
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.identifier
+
+    @property
+    def identifier(self) -> str:
+        """How to name this user where an email would go: the email, else the phone number, else the Clerk id."""
+        return self.email or self.phone_number or self.clerk_user_id
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import clerk, role_claims
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
+from accounts.identity import user_fields, workspace_fields
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import (
     CLERK_ORG_ROLES,
@@ -26,6 +26,7 @@ from accounts.roles import (
 )
 from accounts.webhooks import lock_clerk_objects
 from core.audit import audit
+from core.emails import normalize_email
 from core.exceptions import Conflict, InvalidInput, NotFound, UpstreamError
 from core.models import AuditEvent
 
@@ -43,15 +44,6 @@ class ClerkDataStale(Conflict):
     default_message = "This Clerk data is older than what is stored for the same email."
 
 
-class ClerkUserWithoutEmail(ClerkDataStale):
-    """A Clerk user we have not mirrored yet who has no email address (e.g. phone-only, made in Clerk's dashboard).
-    Everyone here is invited and known by email (unique), so no row is made; every caller of the upserts already
-    treats ``ClerkDataStale`` as "not mirrored" (401 on sign-in, a note on the webhook event)."""
-
-    code = "clerk_user_without_email"
-    default_message = "This account has no email address."
-
-
 def _metadata_role(clerk_user: ClerkUser) -> Role | None:
     """The staff role Clerk ``public_metadata`` claims; unknown values are logged and ignored, never trusted."""
     metadata = clerk_user.public_metadata
@@ -63,7 +55,6 @@ def _metadata_role(clerk_user: ClerkUser) -> Role | None:
     return role
 
 
-@transaction.atomic
 def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -> User:
     """Create or update the local mirror of a Clerk user. Data older than what is stored changes nothing.
 
@@ -71,26 +62,66 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
     ``trust_role`` (our own services, which just wrote that metadata) or when a registered role claim accepts it
     (``accounts.role_claims``: a pending staff invitation for this email and role). Otherwise it is audited as
     ``user.role_claim_ignored`` and the stored role stays: editing metadata in Clerk's dashboard grants nothing.
+
+    Every user Clerk can hold is mirrored (``accounts.identity`` says what each field becomes): one without a usable
+    email (phone-only, or an address we cannot normalise) gets ``email = NULL``. An address held by another local
+    row goes to this user only when Clerk confirms that row's user no longer holds it (gone: the row is superseded;
+    changed: that row is updated first); otherwise, e.g. an address that only folds onto a living user's (Kelvin
+    sign, NFD), this user is mirrored without an email and ``user.email_collision`` is audited. Nothing about the
+    existing user changes.
     """
+    audits: _Audits = []
+    try:
+        user = _user_upsert(clerk_user=clerk_user, trust_role=trust_role, resolve=True, audits=audits)
+    except ClerkDataStale:
+        _write_audits(audits)  # after the upsert's own transaction, which the refusal rolled back
+        raise
+    _write_audits(audits)
+    return user
+
+
+def _write_audits(audits: _Audits) -> None:
+    for action, details in audits:
+        outcome = AuditEvent.Outcome.DENIED if action == "user.email_collision" else AuditEvent.Outcome.SUCCESS
+        audit(action, actor=None, target_type="user", details=details, outcome=outcome)
+
+
+type _Audits = list[tuple[str, dict[str, Any]]]
+
+
+@transaction.atomic
+def _user_upsert(*, clerk_user: ClerkUser, trust_role: bool, resolve: bool, audits: _Audits) -> User:
     # Callers outside the webhook (sign-in, sync, operator commands) race the webhook for the same user: the same
     # advisory lock serializes them, so the second one updates the row the first one inserted.
     lock_clerk_objects(clerk_user.id)
+    fields = user_fields(clerk_user)
+    if fields.cleaned:
+        audits.append(("user.clerk_data_cleaned", {"clerk_user_id": clerk_user.id, "fields": list(fields.cleaned)}))
     user = User.objects.select_for_update(no_key=True).filter(clerk_user_id=clerk_user.id).first()
     if user is not None and clerk_user.updated_at < user.clerk_updated_at:
         return user
-    if user is None and not clerk_user.email:
-        # Nobody to mirror it onto (a user we know keeps their stored address, and still gets bans and names).
-        raise ClerkUserWithoutEmail(extra={"clerk_user_id": clerk_user.id})
-    if user is None:
-        # Same email, new Clerk id: the old Clerk user is gone or gave the address up (emails are unique in
-        # Clerk), so the row follows the address, unless this data is older than the row's (then it is stale).
-        user = User.objects.select_for_update(no_key=True).filter(email__lower=clerk_user.email.lower()).first()
-        if user is not None:
-            if clerk_user.updated_at < user.clerk_updated_at:
+    email = fields.email
+    if user is None and email is not None:
+        holder = _email_holder(email, exclude=None)
+        if holder is not None:
+            if clerk_user.updated_at < holder.clerk_updated_at:
                 raise ClerkDataStale(extra={"clerk_user_id": clerk_user.id})
-            _forget_previous_clerk_user(user, new_clerk_user_id=clerk_user.id)
+            if _holder_gone(holder, email=email, resolve=resolve, audits=audits):
+                user = holder
+                _forget_previous_clerk_user(user, new_clerk_user_id=clerk_user.id)
+            elif _email_holder(email, exclude=None) is not None:
+                _collision(clerk_user, holder_pk=holder.pk, audits=audits)
+                email = None
+    elif user is not None and email is not None and email != user.email:
+        holder = _email_holder(email, exclude=user.pk)
+        if holder is not None:
+            if _holder_gone(holder, email=email, resolve=resolve, audits=audits):
+                _supersede(holder, audits=audits)
+            elif _email_holder(email, exclude=user.pk) is not None:
+                _collision(clerk_user, holder_pk=holder.pk, audits=audits)
+                email = user.email  # keeps the address it had
     if user is None:
-        user = User(clerk_user_id=clerk_user.id, email=clerk_user.email)
+        user = User(clerk_user_id=clerk_user.id, email=email)
         user.set_unusable_password()
     claimed = _metadata_role(clerk_user)
     unclaimed = claimed is not None and claimed != user.role and not trust_role
@@ -98,11 +129,11 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
         user.role = claimed
     user.is_internal = user.role in INTERNAL_ROLES
     user.clerk_user_id = clerk_user.id
-    user.email = clerk_user.email or user.email
-    user.first_name = clerk_user.first_name
-    user.last_name = clerk_user.last_name
-    user.image_url = clerk_user.image_url
-    user.phone_number = clerk_user.phone_number
+    user.email = email if email is not None else user.email
+    user.first_name = fields.first_name
+    user.last_name = fields.last_name
+    user.image_url = fields.image_url
+    user.phone_number = fields.phone_number
     if user.is_internal or clerk_user.phone_verified:
         user.phone_verification_required = False
     if clerk_user.banned and user.disabled_at is None:
@@ -116,8 +147,49 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
     return user
 
 
+def _email_holder(email: str, *, exclude: int | None) -> User | None:
+    rows = User.objects.select_for_update(no_key=True).filter(email__lower=email)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return rows.first()
+
+
+def _holder_gone(holder: User, *, email: str, resolve: bool, audits: _Audits) -> bool:
+    """Whether ``holder``'s Clerk user is gone (True), or has since moved to another address, which is applied to
+    its row first (False, address now free). Otherwise that user still holds ``email``: False, and the row is
+    unchanged. Asks Clerk: the fold of two addresses never decides this on its own. Gateway errors propagate (the
+    webhook is retried; a sign-in answers 503)."""
+    if not resolve:
+        return False
+    try:
+        remote = clerk.get_user(holder.clerk_user_id)
+    except clerk.ClerkNotFound:
+        return True
+    if remote.email != email:
+        with contextlib.suppress(ClerkDataStale):
+            _user_upsert(clerk_user=remote, trust_role=False, resolve=False, audits=audits)
+    return False
+
+
+def _supersede(holder: User, *, audits: _Audits) -> None:
+    """The row of a Clerk user who is gone (a deletion we missed): removed as ``user.deleted`` would have."""
+    logger.warning("user %s: Clerk user %s is gone; its row is superseded", holder.pk, holder.clerk_user_id)
+    audits.append(("user.superseded", {"user_id": holder.pk, "clerk_user_id": holder.clerk_user_id}))
+    holder.delete()
+
+
+def _collision(clerk_user: ClerkUser, *, holder_pk: int, audits: _Audits) -> None:
+    logger.warning("Clerk user %s: address held by user %s, who still has it in Clerk", clerk_user.id, holder_pk)
+    audits.append(
+        (
+            "user.email_collision",
+            {"clerk_user_id": clerk_user.id, "held_by_user_id": holder_pk, "address": clerk_user.raw_email},
+        )
+    )
+
+
 def _apply_role_claim(user: User, *, clerk_user: ClerkUser, role: Role) -> None:
-    if role_claims.accepted(user=user, clerk_user=clerk_user, role=role):
+    if user.email is not None and role_claims.accepted(user=user, clerk_user=clerk_user, role=role):
         user.role = role
         user.is_internal = True
         user.phone_verification_required = False
@@ -152,18 +224,53 @@ def user_delete_from_clerk(*, clerk_user_id: str) -> bool:
 
 
 @transaction.atomic
-def workspace_upsert_from_clerk(*, organization: ClerkOrganization) -> Workspace:
+def workspace_upsert_from_clerk(*, organization: ClerkOrganization, resolve: bool = True) -> Workspace:
+    """Create or update the local mirror of a Clerk organization (``accounts.identity`` says what each field becomes).
+
+    A slug still held by another local workspace belongs to an organization whose change or deletion we missed
+    (slugs are unique in Clerk): Clerk is asked about it; a deleted one's row is removed as ``organization.deleted``
+    would have (audited ``workspace.superseded``), a renamed one's row is updated first.
+    """
     lock_clerk_objects(organization.id)  # as for users: the webhook and a direct caller may insert at once
     workspace = Workspace.objects.select_for_update(no_key=True).filter(clerk_organization_id=organization.id).first()
     if workspace is not None and organization.updated_at < workspace.clerk_updated_at:
         return workspace
+    fields = workspace_fields(organization)
+    if fields.cleaned:
+        audit(
+            "workspace.clerk_data_cleaned",
+            target_type="workspace",
+            details={"clerk_organization_id": organization.id, "fields": list(fields.cleaned)},
+        )
+    holder = (
+        Workspace.objects.select_for_update().filter(slug=fields.slug).exclude(clerk_organization_id=organization.id)
+    )
+    stale = holder.first()
+    if stale is not None and resolve:
+        _free_slug(stale)
     if workspace is None:
         workspace = Workspace(clerk_organization_id=organization.id)
-    workspace.name = organization.name or workspace.name or organization.slug
-    workspace.slug = organization.slug or workspace.slug
+    workspace.name = fields.name
+    workspace.slug = fields.slug
     workspace.clerk_updated_at = organization.updated_at
     workspace.save()
     return workspace
+
+
+def _free_slug(stale: Workspace) -> None:
+    try:
+        current = clerk.get_organization(stale.clerk_organization_id)
+    except clerk.ClerkNotFound:
+        logger.warning("workspace %s: Clerk organization %s is gone; superseded", stale.pk, stale.clerk_organization_id)
+        audit(
+            "workspace.superseded",
+            target_type="workspace",
+            target_id=stale.pk,
+            details={"clerk_organization_id": stale.clerk_organization_id, "slug": stale.slug},
+        )
+        stale.delete()
+        return
+    workspace_upsert_from_clerk(organization=current, resolve=False)
 
 
 @transaction.atomic
@@ -210,12 +317,7 @@ def membership_delete_from_clerk(*, membership: ClerkMembership) -> bool:
 
 
 def _normalized_email(email: str) -> str:
-    cleaned = email.strip().lower()
-    try:
-        validate_email(cleaned)
-    except ValidationError:
-        raise InvalidInput(f"{email!r} is not a valid email address.", code="invalid_email") from None
-    return cleaned
+    return normalize_email(email)
 
 
 def _clerk_user_by_email(email: str) -> ClerkUser | None:
@@ -268,10 +370,8 @@ def staff_user_create(
         allowed = ", ".join(sorted(INTERNAL_ROLES))
         raise InvalidInput(f"{role!r} is not a staff role (one of: {allowed}).", code="invalid_role")
     if staff_role != Role.SUPER_ADMIN:
-        local = User.objects.filter(email__lower=email.lower()).first()
-        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(
-            email__lower=email.lower()
-        )
+        local = User.objects.filter(email__lower=email).first()
+        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(email__lower=email)
         if local is not None and local.role == Role.SUPER_ADMIN and local.is_active and not others.exists():
             raise Conflict(f"{email} is the last active super admin.", code="last_super_admin")
     metadata: dict[str, Any] = {"role": staff_role.value, "internal": True}
@@ -305,15 +405,16 @@ def workspace_link_from_clerk(*, organization: ClerkOrganization) -> Workspace:
     """``workspace_upsert_from_clerk``, and a local workspace with the same slug follows it to this organization.
 
     Slugs are unique in Clerk, so a local row holding this slug under another Clerk id mirrors an organization that
-    no longer exists (e.g. the in-memory emulator restarted); its memberships went with that organization.
+    no longer exists (e.g. the in-memory emulator restarted); its memberships went with that organization, and its
+    invitation history stays with the row.
     """
     stale = (
         Workspace.objects.select_for_update()
-        .filter(slug=organization.slug)
+        .filter(slug=workspace_fields(organization).slug)
         .exclude(clerk_organization_id=organization.id)
         .first()
     )
-    if stale is not None and organization.slug:
+    if stale is not None and not Workspace.objects.filter(clerk_organization_id=organization.id).exists():
         logger.warning(
             "workspace %s: slug moved from Clerk org %s to %s", stale.pk, stale.clerk_organization_id, organization.id
         )

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from accounts import clerk
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
+from accounts.identity import user_fields, workspace_fields
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import INTERNAL_ROLES, WORKSPACE_ROLE_FROM_CLERK
 from accounts.services import (
@@ -28,21 +29,31 @@ from core.reconcile import SyncContext, paged, pages, register
 
 
 def _user_differences(user: User | None, remote: ClerkUser) -> list[str]:
+    """What the upsert would change: compared with the values it stores (``accounts.identity``), not Clerk's raw
+    ones, so data we clean or truncate is not drift."""
     if user is None:
         return ["missing locally"]
     differences = []
     if remote.banned != (user.disabled_at is not None):
         differences.append("banned in Clerk" if remote.banned else "unbanned in Clerk")
+    fields = user_fields(remote)
+    if fields.email is not None and user.email != fields.email and not _held_by_another(fields.email, user):
+        differences.append("email differs")
     for name, local, theirs in (
-        ("email", user.email, remote.email),
-        ("first name", user.first_name, remote.first_name),
-        ("last name", user.last_name, remote.last_name),
-        ("phone", user.phone_number, remote.phone_number),
-        ("image", user.image_url, remote.image_url),
+        ("first name", user.first_name, fields.first_name),
+        ("last name", user.last_name, fields.last_name),
+        ("phone", user.phone_number, fields.phone_number),
+        ("image", user.image_url, fields.image_url),
     ):
         if theirs and local != theirs:
             differences.append(f"{name} differs")
     return differences
+
+
+def _held_by_another(email: str, user: User) -> bool:
+    """An address another local user holds: the upsert leaves it with them while Clerk says they still have it
+    (a fold-only twin, see ``user_upsert_from_clerk``); that user's own row is reconciled on its own."""
+    return User.objects.filter(email__lower=email).exclude(pk=user.pk).exists()
 
 
 def _metadata_role_difference(user: User, remote: ClerkUser) -> dict[str, Any] | None:
@@ -116,7 +127,8 @@ def reconcile_workspaces(context: SyncContext) -> None:
         seen.add(organization.id)
         context.seen("workspaces")
         workspace = Workspace.objects.filter(clerk_organization_id=organization.id).first()
-        if workspace is None or (workspace.name, workspace.slug) != (organization.name, organization.slug):
+        fields = workspace_fields(organization)
+        if workspace is None or (workspace.name, workspace.slug) != (fields.name, fields.slug):
             context.drift(
                 "workspaces",
                 "missing_locally" if workspace is None else "out_of_date",

@@ -162,7 +162,7 @@ def _seed(users: int, invitations: int) -> float:
                     status=status,
                     clerk_invitation_id=None if status == "failed" else f"inv_bench{i:07d}",
                     inviter=inviter,
-                    inviter_email=inviter.email if inviter else "",
+                    inviter_email=(inviter.email or "") if inviter else "",
                     expires_at=now,
                     send_count=1,
                 )
@@ -216,8 +216,8 @@ def _pages() -> Pages:
         return Cursor("invitation", row.created_at.isoformat(), row.pk).encode()
 
     inv_cursor, across_cursor, pending_cursor = (invitation_cursor(r) for r in (inside, across, pending_inside))
-    user_cursor = Cursor("user", middle_user.email.lower(), middle_user.pk).encode()
-    user_back = Cursor("user", middle_user.email.lower(), middle_user.pk, backwards=True).encode()
+    user_cursor = Cursor("user", (middle_user.email or "").lower(), middle_user.pk).encode()
+    user_back = Cursor("user", (middle_user.email or "").lower(), middle_user.pk, backwards=True).encode()
     pending_only = staff_filters(status="pending")
     active_pm = staff_filters(status="active", role="pm")
     common = staff_filters(search="hana")  # a first name: one staff user in 14, no invitation

@@ -14,14 +14,15 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from templated_mail.mail import BaseEmailMessage
 
 from accounts.roles import INTERNAL_ROLES, Role
+from core.emails import InvalidEmail, normalize_email
 from core.exceptions import InvalidInput
+from core.text import clean_text
 
 logger = logging.getLogger(__name__)
+INVITER_NAME_LENGTH = 300  # InternalInvitation.inviter_name
 
 INVITATION_TEMPLATE = "internal_users/email/invitation.html"
 
@@ -38,12 +39,10 @@ def _has_line_break(value: str) -> bool:
 def _check_email(email: str) -> str:
     if _has_line_break(email):
         raise InvalidInput("The email address must not contain line breaks.", extra={"field": "email"})
-    email = email.strip()
     try:
-        validate_email(email)
-    except ValidationError:
+        return normalize_email(email)
+    except InvalidEmail:
         raise InvalidInput("Enter a valid email address.", extra={"field": "email"}) from None
-    return email
 
 
 def _check_invite_url(invite_url: str) -> str:
@@ -81,21 +80,21 @@ def send_internal_invite_email(
     """Send one multipart (text + HTML) staff invitation to ``email`` from ``DEFAULT_FROM_EMAIL``.
 
     ``invite_url`` is the absolute Clerk ticket URL and is sent unchanged. Raises ``InvalidInput`` for an email
-    address or inviter name with line breaks, a non-https link (except 127.0.0.1/localhost), or an unknown role.
+    address with line breaks, a non-https link (except 127.0.0.1/localhost), or an unknown role.
     The invite URL is never logged: it carries a sign-up ticket.
     """
     address = _check_email(email)
     url = _check_invite_url(invite_url)
     role_label = _role_label(role)
-    if _has_line_break(inviter_name):
-        raise InvalidInput("The inviter's name must not contain line breaks.", extra={"field": "inviter_name"})
+    # A display name from Clerk may carry CR/LF, NUL or bidi overrides: cleaned, never a reason to fail the email.
+    inviter_name = clean_text(inviter_name, max_length=INVITER_NAME_LENGTH)
 
     message = BaseEmailMessage(
         template_name=INVITATION_TEMPLATE,
         context={
             "invite_url": url,
             "role_label": role_label,
-            "inviter_name": inviter_name.strip(),
+            "inviter_name": inviter_name,
             "expires_at": expires_at,
             "protocol": "https",
         },

@@ -48,6 +48,6 @@ class RemoveForm(forms.Form):
 
     def clean_confirm_email(self) -> str:
         typed: str = self.cleaned_data["confirm_email"]
-        if typed.lower() != self.target.email.lower():
+        if typed.lower() != (self.target.email or "").lower():
             raise forms.ValidationError(f"Type {self.target.email} exactly to confirm.")
         return typed

@@ -50,7 +50,7 @@ class StaffEntry:
 
     @property
     def email(self) -> str:
-        return self.user.email if self.user is not None else self.invitation.email if self.invitation else ""
+        return (self.user.email or "") if self.user is not None else self.invitation.email if self.invitation else ""
 
     @property
     def role(self) -> str:
@@ -221,7 +221,7 @@ def _cursor_of(entry: StaffEntry, *, backwards: bool) -> Cursor:
     user = entry.user
     if user is None:
         raise ValueError("a staff entry holds an invitation or a user")
-    return Cursor("user", user.email.lower(), user.pk, backwards)
+    return Cursor("user", (user.email or "").lower(), user.pk, backwards)
 
 
 def _entries_forward(filters: StaffFilters, *, cursor: Cursor | None, limit: int, now: datetime) -> list[StaffEntry]:

@@ -32,8 +32,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -44,6 +42,7 @@ from accounts.models import User
 from accounts.permissions import has_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.services import user_upsert_from_clerk
+from core import emails as core_emails
 from core.audit import audit
 from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
@@ -76,16 +75,13 @@ _REVOKE_ACCEPTED_CODES = frozenset({"invitation_already_accepted"})
 
 # --------------------------------------------------------------------------- small helpers
 def normalize_email(raw: str) -> str:
-    email = (raw or "").strip().lower()
-    if not email:
+    """``core.emails.normalize_email``, with this module's messages (the one normaliser for every model)."""
+    if not (raw or "").strip():
         raise InvalidInput("Enter an email address.", code="invalid_email", extra={"field": "email"})
-    if len(email) > MAX_EMAIL_LENGTH or any(char in email for char in "\r\n\x00"):
-        raise InvalidInput("Enter a valid email address.", code="invalid_email", extra={"field": "email"})
     try:
-        validate_email(email)
-    except ValidationError:
+        return core_emails.normalize_email(raw)
+    except core_emails.InvalidEmail:
         raise InvalidInput("Enter a valid email address.", code="invalid_email", extra={"field": "email"}) from None
-    return email
 
 
 def staff_role(raw: object) -> Role:
@@ -225,7 +221,7 @@ def _insert_pending(*, email: str, role: str, actor: User, now: datetime) -> Int
         role=role,
         status=InternalInvitationStatus.PENDING,
         inviter=actor,
-        inviter_email=actor.email,
+        inviter_email=actor.email or "",
         inviter_name=actor.full_name,
         expires_at=_expiry(now),
     )
@@ -490,7 +486,7 @@ def internal_invitation_revoke(
             row.status = InternalInvitationStatus.REVOKED
             row.revoked_at = now
             row.revoked_by = actor
-            row.revoked_by_email = actor.email
+            row.revoked_by_email = actor.email or ""
             row.save()
             audit(
                 "internal_invitation.revoked",
@@ -608,12 +604,7 @@ def _send_external(*, address: str, link: str, role: str) -> None:
 def _accept_claim(*, user: User, clerk_user: ClerkUser, role: Role) -> bool:
     """Role claim for ``user_upsert_from_clerk``: a pending invitation for this email and role is accepted."""
     now = timezone.now()
-    row = (
-        InternalInvitation.objects.pending(now=now)
-        .select_for_update()
-        .filter(email=user.email.lower(), role=role)
-        .first()
-    )
+    row = InternalInvitation.objects.pending(now=now).select_for_update().filter(email=user.email, role=role).first()
     if row is None:
         return False
     row.status = InternalInvitationStatus.ACCEPTED

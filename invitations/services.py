@@ -49,8 +49,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
@@ -64,6 +62,7 @@ from accounts.roles import CLERK_ORG_ROLES, WORKSPACE_ROLE_FROM_CLERK, Workspace
 from accounts.services import ClerkDataStale, user_upsert_from_clerk
 from accounts.webhooks import deleted_in_clerk
 from core.audit import audit, audit_event, audit_many
+from core.emails import normalize_email_or_none
 from core.exceptions import PermissionDenied
 from core.models import AuditEvent
 from core.request_id import current_request_id
@@ -126,17 +125,12 @@ def parse_email_list(text: str) -> list[str]:
 
 
 def _normalize(email: str) -> str:
-    return email.strip().lower()
+    """``core.emails.normalize_email``; an address it refuses stays as typed (lowercased), to be reported invalid."""
+    return normalize_email_or_none(email) or email.strip().lower()
 
 
 def _is_valid_email(email: str) -> bool:
-    if not email or len(email) > MAX_EMAIL_LENGTH:
-        return False
-    try:
-        validate_email(email)
-    except ValidationError:
-        return False
-    return True
+    return normalize_email_or_none(email) == email
 
 
 def _reason(code: str, text: str = "") -> str:
@@ -271,7 +265,7 @@ class _ChunkSender:
         organization_id: str,
         entries: list[_Entry],
         gate: _RateLimitGate,
-        emails_by_clerk_user_id: dict[str, str],
+        emails_by_clerk_user_id: dict[str, str | None],
     ) -> None:
         self.organization_id = organization_id
         self.entries = entries
@@ -375,7 +369,7 @@ class _ChunkSender:
         text = exc.message.lower()
         named_emails = {token.rstrip(".") for token in _EMAIL_TOKENS.findall(text)}
         for clerk_user_id, email in self.emails_by_clerk_user_id.items():
-            if re.search(rf"\b{re.escape(clerk_user_id.lower())}\b", text):
+            if email and re.search(rf"\b{re.escape(clerk_user_id.lower())}\b", text):
                 named_emails.add(email)
         return [entry for entry in batch if entry.email in named_emails]
 
@@ -426,7 +420,7 @@ class _ChunkSender:
 
 
 def _send_to_clerk(
-    groups: dict[str, list[_Entry]], *, emails_by_clerk_user_id: dict[str, str]
+    groups: dict[str, list[_Entry]], *, emails_by_clerk_user_id: dict[str, str | None]
 ) -> tuple[dict[int, _Outcome], _RateLimitGate]:
     """Send every entry (grouped by Clerk organization id) in chunks of ≤ 10, ``CLERK_CONCURRENCY`` at a time.
 
@@ -709,7 +703,7 @@ def _prepare(
             role=role,
             status=InvitationStatus.QUEUED,
             inviter=inviter,
-            inviter_email=inviter.email,
+            inviter_email=inviter.email or "",
             inviter_name=inviter.full_name if inviter.full_name != inviter.email else "",
             expires_at=_expiry(now),
             retry_at=now + SEND_LEASE,  # the lease: ours until Clerk answers
@@ -1121,7 +1115,7 @@ def invitation_revoke(
         row = _lock(row)
         if row.status == InvitationStatus.REVOKED:  # Clerk's webhook (or a concurrent revoke) was first
             if row.revoked_by_id is None:
-                row.revoked_by, row.revoked_by_email = actor, actor.email
+                row.revoked_by, row.revoked_by_email = actor, actor.email or ""
                 row.save(update_fields=["revoked_by", "revoked_by_email", "updated_at"])
             return row
         if row.status not in OPEN_STATUSES:
@@ -1129,7 +1123,7 @@ def invitation_revoke(
         row.status = InvitationStatus.REVOKED
         row.revoked_at = now
         row.revoked_by = actor
-        row.revoked_by_email = actor.email
+        row.revoked_by_email = actor.email or ""
         row.retry_at = None
         row.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_by_email", "retry_at", "updated_at"])
         audit(

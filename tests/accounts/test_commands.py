@@ -176,7 +176,7 @@ class TestDemoSeed:
         clerk_emulator.reset()  # what a restart of the in-memory emulator amounts to
         assert seed_demo() is False
 
-        after = {u.email: (u.pk, u.clerk_user_id) for u in User.objects.all()}
+        after = {u.email or "": (u.pk, u.clerk_user_id) for u in User.objects.all()}
         assert set(after) == set(before)
         for email, (pk, clerk_id) in after.items():
             assert pk == before[email][0]  # same local rows…

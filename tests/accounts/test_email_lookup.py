@@ -1,5 +1,5 @@
 """Users by email: found case-insensitively through the ``Lower("email")`` index (``email__lower``), and never
-mirrored without one."""
+mirrored with a NULL one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import RequestFactory
 
 from accounts import clerk
-from accounts.authentication import InvalidSessionToken, authenticate_request
+from accounts.authentication import authenticate_request
 from accounts.clerk_types import ClerkUser
 from accounts.models import User
 from accounts.services import user_upsert_from_clerk
@@ -63,16 +63,18 @@ def _phone_only_session(server: EmulatorServer, secret_key: str, phone: str) -> 
     return user.json()["id"], clerk.create_session_token(session.id, expires_in_seconds=600)
 
 
-def test_clerk_users_without_an_email_are_refused_not_a_500(
+def test_clerk_users_without_an_email_are_mirrored_with_a_null_email(
     clerk_gateway: Emulator, clerk_emulator_server: EmulatorServer
 ) -> None:
     for phone in ("+15555550101", "+15555550102"):  # the second used to break the unique (empty) email: a 500
         clerk_user_id, token = _phone_only_session(clerk_emulator_server, clerk_gateway.secret_key, phone)
         request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
-        with pytest.raises(InvalidSessionToken) as refused:
-            authenticate_request(request)
-        assert refused.value.reason == "user_stale"
-        assert not User.objects.filter(clerk_user_id=clerk_user_id).exists()
+        result = authenticate_request(request)
+        assert result is not None
+        user = result[0]
+        assert (user.clerk_user_id, user.email, user.phone_number) == (clerk_user_id, None, phone)
+        assert user.role == "member"
+    assert User.objects.filter(email__isnull=True).count() == 2
     assert not User.objects.filter(email="").exists()
 
 

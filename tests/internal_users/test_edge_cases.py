@@ -226,7 +226,7 @@ class TestGrantRoleEdges:
         self, clerk_gateway: Emulator, root: User, staff: MakeStaff
     ) -> None:
         admin = staff(Role.ADMIN, email="admin@example.com")
-        promoted = services.staff_role_grant(email=admin.email, role=Role.SUPER_ADMIN, actor=root)
+        promoted = services.staff_role_grant(email=(admin.email or ""), role=Role.SUPER_ADMIN, actor=root)
         assert (promoted.pk, promoted.role) == (admin.pk, Role.SUPER_ADMIN)
         assert clerk_gateway.users[admin.clerk_user_id].public_metadata == {"role": "super_admin", "internal": True}
         [event] = audits("staff_user.role_granted")

@@ -78,7 +78,7 @@ def test_an_admin_reactivating_or_removing_a_super_admin_is_refused_with_a_messa
 def test_a_super_admin_cannot_remove_themselves_from_the_page(browser: Callable[..., tuple[Client, User]]) -> None:
     client, root = browser(Role.SUPER_ADMIN)
     _, other = browser(Role.SUPER_ADMIN, email="other-root@example.com")
-    response = csrf_post(client, f"/internal/users/{root.clerk_user_id}/remove/", {"confirm_email": root.email})
+    response = csrf_post(client, f"/internal/users/{root.clerk_user_id}/remove/", {"confirm_email": (root.email or "")})
     assert response.status_code == 302
     assert User.objects.filter(pk=root.pk).exists()
     assert other.pk != root.pk

@@ -309,7 +309,7 @@ def _costs() -> dict[str, int]:
     across = Cursor("invitation", third_last.created_at.isoformat(), third_last.pk).encode()
     first_user = User.objects.filter(is_internal=True).order_by(Lower("email")).first()
     assert first_user is not None
-    inside = Cursor("user", first_user.email.lower(), first_user.pk).encode()
+    inside = Cursor("user", (first_user.email or "").lower(), first_user.pk).encode()
     return {
         "first": _queries(limit=5),
         "across": _queries(cursor=across, limit=5),

@@ -878,12 +878,12 @@ class TestGrantRole:
 
     def test_changes_a_staff_members_role(self, staff: MakeStaff, admin: User) -> None:
         pm = staff(Role.PM, email="pm@example.com")
-        assert services.staff_role_grant(email=pm.email, role=Role.ADMIN, actor=admin).role == Role.ADMIN
+        assert services.staff_role_grant(email=(pm.email or ""), role=Role.ADMIN, actor=admin).role == Role.ADMIN
 
     def test_the_same_role_changes_nothing(self, clerk_gateway: Emulator, staff: MakeStaff, admin: User) -> None:
         pm = staff(Role.PM, email="pm@example.com")
         calls = len(clerk_gateway.request_log)
-        assert services.staff_role_grant(email=pm.email, role=Role.PM, actor=admin).pk == pm.pk
+        assert services.staff_role_grant(email=(pm.email or ""), role=Role.PM, actor=admin).pk == pm.pk
         assert no_clerk_call_since(clerk_gateway, calls)
 
     def test_revokes_a_pending_invitation_of_that_email(
@@ -911,9 +911,9 @@ class TestGrantRole:
         pm = staff(Role.PM, email="pm@example.com")
         calls = len(clerk_gateway.request_log)
         with pytest.raises(SuperAdminOnly):
-            services.staff_role_grant(email=pm.email, role=Role.SUPER_ADMIN, actor=admin)
+            services.staff_role_grant(email=(pm.email or ""), role=Role.SUPER_ADMIN, actor=admin)
         with pytest.raises(SuperAdminOnly):
-            services.staff_role_grant(email=root.email, role=Role.PM, actor=admin)
+            services.staff_role_grant(email=(root.email or ""), role=Role.PM, actor=admin)
         assert no_clerk_call_since(clerk_gateway, calls)
         assert User.objects.get(pk=root.pk).role == Role.SUPER_ADMIN
         assert len(denied_events("staff_user.role_granted")) == 2
@@ -921,7 +921,7 @@ class TestGrantRole:
     def test_nobody_changes_their_own_role(self, clerk_gateway: Emulator, admin: User) -> None:
         calls = len(clerk_gateway.request_log)
         with pytest.raises(CannotActOnSelf):
-            services.staff_role_grant(email=admin.email, role=Role.PM, actor=admin)
+            services.staff_role_grant(email=(admin.email or ""), role=Role.PM, actor=admin)
         assert no_clerk_call_since(clerk_gateway, calls)
 
     def test_the_last_active_super_admin_is_never_demoted(
@@ -931,13 +931,13 @@ class TestGrantRole:
         services.staff_user_deactivate(user=root, actor=other)
         calls = len(clerk_gateway.request_log)
         with pytest.raises(LastSuperAdmin):
-            services.staff_role_grant(email=other.email, role=Role.ADMIN, actor=root)
+            services.staff_role_grant(email=(other.email or ""), role=Role.ADMIN, actor=root)
         assert no_clerk_call_since(clerk_gateway, calls)
         assert User.objects.get(pk=other.pk).role == Role.SUPER_ADMIN
 
     def test_a_super_admin_demotes_another_while_one_remains(self, staff: MakeStaff, root: User) -> None:
         other = staff(Role.SUPER_ADMIN, email="other-root@example.com")
-        assert services.staff_role_grant(email=other.email, role=Role.PM, actor=root).role == Role.PM
+        assert services.staff_role_grant(email=(other.email or ""), role=Role.PM, actor=root).role == Role.PM
 
 
 class TestResendAndRevokeEdges:

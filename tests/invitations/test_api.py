@@ -180,7 +180,7 @@ class TestInvite:
             workspace,
             "new@example.com",
             "NEW@example.com",  # folded into the first
-            user_of(member).email,
+            (user_of(member).email or ""),
             "Pending@Example.com",
             "not an email",
         )

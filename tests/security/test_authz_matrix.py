@@ -465,7 +465,7 @@ def world(
         invitation=result.invitation.pk,
         staff_invitation=staff_invitation.pk,
         target_clerk_id=target.clerk_user_id,
-        target_email=target.email,
+        target_email=(target.email or ""),
         some_user=target.pk,
     )
     missing_workspace = max(Workspace.objects.values_list("pk", flat=True)) + 1000
