@@ -109,11 +109,29 @@ def test_local_emulator_http_url_is_allowed():
 
 
 @pytest.mark.parametrize(
+    ("inviter_name", "shown"),
+    [
+        ("Ann\nBcc: victim@example.com", "Ann Bcc: victim@example.com"),
+        ("Ann\rX", "Ann X"),
+        ("Ann\u2028X", "Ann X"),
+        ("Ann\x00Lee", "AnnLee"),
+        ("\u202eeiL nnA", "eiL nnA"),
+    ],
+)
+def test_an_inviter_name_with_control_characters_is_cleaned_and_the_email_still_sent(
+    inviter_name: str, shown: str
+) -> None:
+    # Before: CR/LF in an inviter's name failed every staff invitation email they sent (issue 13).
+    message = _send(inviter_name=inviter_name)
+    assert shown in message.subject
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert shown in message.body
+    assert "\u202e" not in message.body and "\x00" not in message.body
+
+
+@pytest.mark.parametrize(
     "overrides",
     [
-        {"inviter_name": "Ann\nBcc: victim@example.com"},
-        {"inviter_name": "Ann\rX"},
-        {"inviter_name": "Ann\u2028X"},
         {"email": "new.staff@example.com\nBcc: victim@example.com"},
         {"email": "new.staff@example.com\r"},
         {"email": "not-an-email"},
