@@ -39,6 +39,7 @@ from internal_users.ratelimits import (
     resend_within_budget,
 )
 from invitations.api import ratelimits
+from invitations.selectors import clerk_invitation_id_from_ticket
 from invitations.views import friendly_message
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
@@ -283,7 +284,7 @@ def accept_invite(request: HttpRequest) -> HttpResponse:
     """The page Clerk's invitation link lands on. The ticket stays in the URL for ClerkJS; it is never echoed."""
     status = request.GET.get("__clerk_status", "")
     has_ticket = bool(request.GET.get("__clerk_ticket"))
-    preview = _invitation_preview(request.GET.get("invitation_id", ""))
+    preview = _invitation_preview(request.GET.get("invitation_id", ""), ticket=request.GET.get("__clerk_ticket", ""))
     state = "ready" if has_ticket else ("signed_in" if status == "complete" else "missing")
     context = {
         "state": state,
@@ -297,11 +298,18 @@ def accept_invite(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _invitation_preview(raw: str) -> dict[str, str] | None:
-    """Role and inviter for the page's greeting (no email: the link alone must not reveal who was invited)."""
+def _invitation_preview(raw: str, *, ticket: str) -> dict[str, str] | None:
+    """Role and inviter for the page's greeting, only for the holder of this invitation's ticket.
+
+    Local ids are sequential: without a ticket naming this row's Clerk invitation, the page says nothing about
+    it (no inviter, no role), so ``?invitation_id=N`` cannot be walked. Never the invitee's email.
+    """
     if not raw.isdigit() or len(raw) > 18:
         return None
-    row = InternalInvitation.objects.filter(pk=int(raw)).first()
+    clerk_invitation_id = clerk_invitation_id_from_ticket(ticket.strip())
+    if not clerk_invitation_id:
+        return None
+    row = InternalInvitation.objects.filter(pk=int(raw), clerk_invitation_id=clerk_invitation_id).first()
     if row is None:
         return None
     return {"role": Role(row.role).label, "inviter": row.inviter_name or row.inviter_email}

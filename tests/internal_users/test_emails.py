@@ -124,9 +124,11 @@ def test_an_inviter_name_with_control_characters_is_cleaned_and_the_email_still_
     # Before: CR/LF in an inviter's name failed every staff invitation email they sent (issue 13).
     message = _send(inviter_name=inviter_name)
     assert shown in message.subject
-    assert "\n" not in message.subject and "\r" not in message.subject
+    assert "\n" not in message.subject
+    assert "\r" not in message.subject
     assert shown in message.body
-    assert "\u202e" not in message.body and "\x00" not in message.body
+    assert "\u202e" not in message.body
+    assert "\x00" not in message.body
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
@@ -65,14 +66,45 @@ def test_the_accept_page_is_public_and_never_echoes_the_ticket(client: Client) -
 
 
 def test_the_accept_page_names_the_role_and_inviter_but_not_the_email(
-    browser: Callable[..., tuple[Client, User]], client: Client
+    browser: Callable[..., tuple[Client, User]], client: Client, clerk_gateway: Emulator
 ) -> None:
     _, root = browser(Role.SUPER_ADMIN, first_name="Rita", last_name="Root")
     row = services.internal_invite(email="pia@example.com", role="pm", actor=root)
-    html = client.get(f"/internal/accept-invite/?invitation_id={row.pk}&__clerk_ticket=t").content.decode()
+    ticket = _ticket_of(clerk_gateway, row.clerk_invitation_id)
+    html = client.get(f"/internal/accept-invite/?invitation_id={row.pk}&__clerk_ticket={ticket}").content.decode()
     assert "Rita Root" in html
     assert "Project manager" in html
     assert "pia@example.com" not in html
+
+
+def _ticket_of(em: Emulator, clerk_invitation_id: str | None) -> str:
+    assert clerk_invitation_id is not None
+    url = em.invitations[clerk_invitation_id].url
+    assert url is not None
+    return parse_qs(urlsplit(url).query)["ticket"][0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",  # no ticket: ids can be walked
+        "&__clerk_ticket=t",  # not a ticket
+        "&__clerk_status=complete",
+        "&__clerk_ticket=OTHER",  # a genuine ticket, of another invitation
+    ],
+)
+def test_the_accept_page_without_this_invitations_ticket_shows_no_inviter_or_role(
+    browser: Callable[..., tuple[Client, User]], client: Client, clerk_gateway: Emulator, query: str
+) -> None:
+    _, root = browser(Role.SUPER_ADMIN, first_name="Rita", last_name="Root")
+    row = services.internal_invite(email="pia@example.com", role="admin", actor=root)
+    other = services.internal_invite(email="oli@example.com", role="pm", actor=root)
+    query = query.replace("OTHER", _ticket_of(clerk_gateway, other.clerk_invitation_id))
+    response = client.get(f"/internal/accept-invite/?invitation_id={row.pk}{query}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for secret in ("Rita", "Root", root.email or "-", "Admin", "pia@example.com"):
+        assert secret not in html, secret
 
 
 # --------------------------------------------------------------------------- the list and its forms
