@@ -36,6 +36,7 @@ from core.api import error_body
 from core.audit import client_ip
 from core.models import WebhookEvent
 from core.request_id import current_request_id
+from core.text import without_nul
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,8 @@ def store_and_process(
         # An event nobody handles is stored in its final state: one statement, not two.
         status=WebhookEvent.Status.PROCESSED if handlers else WebhookEvent.Status.IGNORED,
         processed_at=None if handlers else timezone.now(),
-        payload=payload,
+        # PostgreSQL's jsonb cannot hold U+0000: a NUL anywhere in Clerk's data would fail the event forever.
+        payload=without_nul(payload),
         signed_at=signed_at,
         request_id=request_id,
         remote_ip=remote_ip,

@@ -9,6 +9,7 @@ to one space, normalises to NFC and truncates to the column's length.
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 # Cc: controls (NUL, CR, LF, DEL, C1); Cf: format (bidi embeddings, overrides and isolates U+202A-E, U+2066-9,
 # marks U+200E/F, U+061C, zero-width characters); Cs: surrogates; Cn: unassigned; Zl/Zp: line and paragraph
@@ -32,3 +33,14 @@ def clean_text(value: object, *, max_length: int) -> str:
 
 def is_clean(value: str, *, max_length: int) -> bool:
     return clean_text(value, max_length=max_length) == value
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` (parsed JSON) with U+0000 removed from every string and key: PostgreSQL text and jsonb refuse it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(key): without_nul(item) for key, item in value.items()}
+    return value
