@@ -69,7 +69,7 @@ def assert_no_drift() -> None:
     assert report.errors == []
     if report.drifts:  # a first run may repair what webhooks cannot know (nothing here); a second must be clean
         report = clerk_sync()
-    assert [(d.area, d.kind, d.detail) for d in report.drifts] == []
+    assert [(d.area, d.kind, d.description) for d in report.drifts] == []
 
 
 def audited(action: str) -> list[AuditEvent]:
