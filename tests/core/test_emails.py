@@ -4,6 +4,7 @@ invitations and staff invitations apply it the same way, their database constrai
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -131,7 +132,7 @@ def test_two_spellings_of_one_address_are_one_row_in_every_model(local: str, dom
         with pytest.raises(IntegrityError), transaction.atomic():
             User.objects.create_user(spelling, clerk_user_id="user_b")  # the manager normalises
         workspace = Workspace.objects.create(clerk_organization_id="org_a", name="A", slug="a")
-        expires = timezone.now() + timezone.timedelta(days=7)
+        expires = timezone.now() + timedelta(days=7)
         WorkspaceInvitation.objects.create(workspace=workspace, email=email, expires_at=expires, status="pending")
         with pytest.raises(IntegrityError), transaction.atomic():
             WorkspaceInvitation.objects.create(
