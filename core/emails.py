@@ -37,6 +37,16 @@ def _refuse(value: str, why: str) -> InvalidEmail:
     return InvalidEmail(f"{shown!r} is not a valid email address: {why}.", extra={"reason": why})
 
 
+_ATEXT = frozenset("!#$%&'*+-/=?^_`{|}~.")
+
+
+def _local_char(char: str) -> bool:
+    """RFC 5322 atext in ASCII; beyond ASCII only letters, marks and digits (no symbols, e.g. emoji)."""
+    if char.isascii():
+        return char.isalnum() or char in _ATEXT
+    return unicodedata.category(char)[0] in "LMN"
+
+
 def _has_control(text: str) -> bool:
     return any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for char in text)
 
@@ -50,7 +60,7 @@ def normalize_email(value: str) -> str:
     if not at or not local or not domain:
         raise _refuse(text, "it needs one @ between a name and a domain")
     local = unicodedata.normalize("NFC", local.casefold())
-    if _has_control(local) or _LOCAL_FORBIDDEN.search(local):
+    if _has_control(local) or _LOCAL_FORBIDDEN.search(local) or not all(_local_char(char) for char in local):
         raise _refuse(text, "the part before @ has characters addresses cannot have")
     if local.startswith(".") or local.endswith(".") or ".." in local:
         raise _refuse(text, "the part before @ has a misplaced dot")
