@@ -16,7 +16,7 @@ from accounts import clerk
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
 from accounts.identity import user_fields, workspace_fields
 from accounts.models import User, Workspace, WorkspaceMembership
-from accounts.roles import INTERNAL_ROLES, WORKSPACE_ROLE_FROM_CLERK, Role
+from accounts.roles import INTERNAL_ROLES, WORKSPACE_ROLE_FROM_CLERK
 from accounts.services import (
     ClerkDataStale,
     membership_upsert_from_clerk,
@@ -107,18 +107,8 @@ def _reconcile_user(context: SyncContext, remote: ClerkUser, user: User | None) 
             "role_metadata_differs",
             remote.id,
             f"Clerk metadata says role {remote.public_metadata.get('role')!r}; ours is {user.role!r}",
-            partial(_push_role_metadata, user.pk, remote, push),
+            partial(clerk.update_user_metadata, remote.id, public_metadata=push),
         )
-
-
-def _push_role_metadata(user_pk: int, remote: ClerkUser, push: dict[str, Any]) -> None:
-    """Write our role back to Clerk, except a push that would take super_admin from the last one: the guard our
-    services apply to a demotion applies here too (the drift stays reported for an operator)."""
-    if remote.public_metadata.get("role") == Role.SUPER_ADMIN and push.get("role") != Role.SUPER_ADMIN:
-        others = User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True).exclude(pk=user_pk)
-        if not others.exists():
-            raise RuntimeError("would remove the last super admin's role from Clerk metadata; left alone")
-    clerk.update_user_metadata(remote.id, public_metadata=push)
 
 
 def _delete_user_if_gone(clerk_user_id: str) -> None:

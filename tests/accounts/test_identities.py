@@ -247,18 +247,3 @@ def test_an_organization_taking_the_slug_a_renamed_one_gave_up_renames_that_one_
     assert Workspace.objects.get(pk=renamed.pk).slug == "second-slug"
     assert Workspace.objects.get(clerk_organization_id=org["id"]).slug == "first-slug"
     assert_no_drift()
-
-
-def test_clerk_sync_never_takes_super_admin_from_the_last_one_in_clerk_metadata(
-    clerk_user_factory: Callable[..., Any],
-) -> None:
-    from accounts.services import user_upsert_from_clerk
-
-    remote = clerk_user_factory(role=Role.SUPER_ADMIN, email="claims@example.com")
-    local = user_upsert_from_clerk(clerk_user=remote)  # a claim no invitation vouches for: ignored, stays member
-    assert local.role == Role.MEMBER
-    report = clerk_sync()
-    [drift] = [d for d in report.drifts if d.kind == "role_metadata_differs"]
-    assert not drift.repaired
-    assert any("last super admin" in error for error in report.errors)
-    assert clerk.get_user(remote.id).public_metadata == {"role": "super_admin", "internal": True}
