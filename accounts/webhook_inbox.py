@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.tasks import apply_webhook_events
@@ -87,7 +87,14 @@ def events_in_state(state: str | None = None) -> QuerySet[WebhookEvent]:
     return events.filter(status=state) if state else events
 
 
-def replay_event(*, event: WebhookEvent, actor: Any = None, request: Any = None) -> WebhookEvent:
+def state_counts() -> dict[str, int]:
+    counts = dict.fromkeys(WebhookEvent.Status.values, 0)
+    for status, count in WebhookEvent.objects.order_by().values_list("status").annotate(n=Count("id")):
+        counts[status] = count
+    return counts
+
+
+def replay_event(*, event: WebhookEvent, actor: Any = None, request: Any = None, via: str = "") -> WebhookEvent:
     """Reopen a parked (or finished) event, audited, and apply it again; returns it as it ended."""
     with transaction.atomic():
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
@@ -104,7 +111,7 @@ def replay_event(*, event: WebhookEvent, actor: Any = None, request: Any = None)
             actor=actor,
             target_type="webhook_event",
             target_id=locked.svix_id[:64],
-            details={"type": locked.type, "object_id": locked.object_id, "previous": previous},
+            details={"type": locked.type, "object_id": locked.object_id, "previous": previous, "via": via},
             request=request,
         )
         apply_webhook_events.enqueue(locked.pk)
