@@ -7,14 +7,19 @@ Django holds no passwords, so the admin's login page sends people to ``/sign-in/
 
 from __future__ import annotations
 
-from django.contrib import admin
+from collections import Counter
+from typing import Any
+
+from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.db.models import Count, Model, QuerySet
 from django.http import HttpRequest
 
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.views import admin_login, sign_out
+from accounts.webhook_inbox import replay_event
 from core.admin import ReadOnlyAdminMixin
+from core.models import WebhookEvent
 
 admin.site.login = admin_login  # type: ignore[method-assign]
 admin.site.logout = sign_out  # type: ignore[method-assign,assignment]
@@ -118,3 +123,35 @@ class WorkspaceMembershipAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WorkspaceMem
     search_fields = ("user__email", "workspace__name", "workspace__slug", "=clerk_membership_id")
     list_select_related = ("user", "workspace")
     ordering = ("workspace__name", "user__email")
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
+    """The webhook inbox: every stored Clerk event by state, with its attempts and last error; parked ones replay."""
+
+    list_display = ("received_at", "type", "status", "attempts", "short_error", "object_id", "svix_id", "processed_at")
+    list_filter = ("status", "type", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=svix_id", "type", "object_id", "request_id")
+    ordering = ("-received_at", "-id")
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ("replay_parked",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in WebhookEvent._meta.fields]
+
+    @admin.display(description="last error")
+    def short_error(self, obj: WebhookEvent) -> str:
+        return obj.last_error.splitlines()[-1][:120] if obj.last_error else ""
+
+    @admin.action(description="Replay the selected parked events")
+    def replay_parked(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        parked = list(queryset.filter(status=WebhookEvent.Status.PARKED).order_by("clerk_timestamp", "id"))
+        skipped = queryset.count() - len(parked)
+        outcomes = Counter(
+            replay_event(event=event, actor=request.user, request=request, via="admin").status for event in parked
+        )
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items())) or "nothing"
+        self.message_user(request, f"Replayed {len(parked)} parked event(s): {summary}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Skipped {skipped} event(s) that are not parked.", messages.WARNING)

@@ -27,7 +27,8 @@ from accounts.services import (
     workspace_delete_from_clerk,
     workspace_upsert_from_clerk,
 )
-from accounts.webhooks import deleted_in_clerk, lock_clerk_objects, tombstones, webhook_handler
+from accounts.webhook_locks import deleted_in_clerk, lock_clerk_objects, tombstones
+from accounts.webhook_registry import webhook_handler
 from core.models import WebhookEvent
 
 

@@ -1,14 +1,12 @@
-"""Django admin for core: the audit trail and the webhook deliveries, both read-only (they are records)."""
+"""Django admin for core: the audit trail, read-only (it is a record). The webhook inbox is in accounts.admin."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from core.models import AuditEvent, WebhookEvent
+from core.models import AuditEvent
 
 
 class ReadOnlyAdminMixin:
@@ -32,16 +30,3 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[AuditEvent]):
     ordering = ("-created_at", "-id")
     list_per_page = 50
     show_full_result_count = False
-
-
-@admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
-    list_display = ("received_at", "type", "status", "object_id", "svix_id", "processed_at")
-    list_filter = ("status", "type", ("received_at", admin.DateFieldListFilter))
-    search_fields = ("=svix_id", "type", "object_id", "request_id")
-    ordering = ("-received_at", "-id")
-    list_per_page = 50
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in WebhookEvent._meta.fields]

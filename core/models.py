@@ -78,30 +78,42 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
 
 
 class WebhookEvent(models.Model):
-    """One verified webhook delivery, stored once per Svix message id in the same transaction as its effects.
+    """One verified webhook delivery, stored once per Svix message id: the inbox (``accounts.webhook_inbox``).
 
-    A row exists only when the event's handlers committed: a failing handler rolls the row back with everything
-    else, and the sender retries. Rows are the delivery audit trail (what arrived, when, what it did) and can be
-    re-run with ``accounts.webhooks.reprocess_event`` because handlers are idempotent. A stored ``*.deleted`` event
-    is also the tombstone that keeps late create/update deliveries from resurrecting the object.
+    The endpoint stores the row as ``received`` (or ``ignored`` when no handler takes its type) and answers at once;
+    a task (``accounts.tasks``) applies it in one transaction with its effects, in order per Clerk object
+    (``object_id``, then Clerk's ``timestamp``). A failure is ``retrying`` with back-off; an event that keeps failing
+    is ``parked`` with its error until an operator replays it. A stored ``*.deleted`` event is also the tombstone
+    that keeps late create/update deliveries from resurrecting the object.
     """
 
     class Status(models.TextChoices):
-        PROCESSED = "processed", "Processed"
+        RECEIVED = "received", "Received (waiting for a worker)"
+        APPLIED = "applied", "Applied"
         IGNORED = "ignored", "Ignored (no handler for this type)"
+        RETRYING = "retrying", "Retrying (failed, will be retried)"
+        PARKED = "parked", "Parked (kept failing; replay it)"
+
+    PENDING: ClassVar[tuple[str, ...]] = (Status.RECEIVED, Status.RETRYING)
 
     svix_id = models.CharField(max_length=255)
     type = models.CharField(max_length=100)
     # `data.id` of the payload: the Clerk object the event is about (user_…, org_…, orgmem_…).
     object_id = models.CharField(max_length=255, blank=True, default="")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     # Anything the handlers reported, e.g. why stale or tombstoned data was skipped.
     note = models.TextField(blank=True, default="")
     payload: models.JSONField[dict[str, Any]] = models.JSONField(default=dict)
     # When Svix signed the delivery (the `svix-timestamp` header).
     signed_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Clerk's `timestamp` of the event (milliseconds): the order in which one object's events are applied.
+    clerk_timestamp = models.BigIntegerField(null=True, blank=True)
+    # When the event reached its final state (applied, ignored or parked).
     processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True, default="")
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
 
@@ -111,13 +123,20 @@ class WebhookEvent(models.Model):
         ordering = ["-received_at", "-id"]
         # Every delivery writes a row, so only what is read is indexed: the svix id (one row per message; a
         # constraint rather than `unique=True`, which would add a LIKE index nobody uses), the tombstone lookup of
-        # every handler (a partial index over `*.deleted` events only) and the admin's filter by type.
+        # every handler (a partial index over `*.deleted` events only), the admin's filter by type and the open
+        # events (a partial index: applied and ignored rows leave it).
         constraints = [models.UniqueConstraint(fields=["svix_id"], name="core_webhook_svix_id_unique")]
         indexes = [
             models.Index(
                 fields=["object_id"], condition=models.Q(type__endswith=".deleted"), name="core_webhook_tombstones"
             ),
             models.Index(fields=["type"], name="core_webhook_type"),
+            # What workers and operators look for: the events not applied yet, per object in Clerk's order.
+            models.Index(
+                fields=["object_id", "clerk_timestamp", "id"],
+                condition=models.Q(status__in=["received", "retrying", "parked"]),
+                name="core_webhook_open",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ Imported by ``InternalUsersConfig.ready()``.
 
 from __future__ import annotations
 
-from accounts.webhooks import webhook_handler
+from accounts.webhook_registry import webhook_handler
 from core.models import WebhookEvent
 from internal_users.services import email_created_from_clerk
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from accounts.clerk_types import ClerkMembership, ClerkOrganizationInvitation
 from accounts.selectors import user_get_by_clerk_id, workspace_get_by_clerk_id
-from accounts.webhooks import deleted_in_clerk, lock_clerk_objects, webhook_handler
+from accounts.webhook_locks import deleted_in_clerk, lock_clerk_objects
+from accounts.webhook_registry import webhook_handler
 from core.models import WebhookEvent
 from invitations.services import (
     accepting_user,

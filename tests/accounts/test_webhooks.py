@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from accounts import webhooks
+from accounts import webhook_apply, webhook_inbox, webhook_registry, webhooks
 from accounts.models import User
 from accounts.roles import Role
 from clerk_emulator.server import EmulatorServer
@@ -144,7 +144,7 @@ def test_signature_matrix_only_valid_is_accepted(client: Client, user_created: d
     response = post(client, body, headers)
     if case == "valid":
         assert response.status_code == 200, response.content
-        assert response.json()["status"] == "processed"
+        assert response.json()["status"] == "received"
         assert WebhookEvent.objects.count() == 1
         assert User.objects.filter(email="ann@example.com").exists()
     else:
@@ -238,13 +238,15 @@ def test_stored_event_keeps_what_arrived(client: Client, user_created: dict[str,
         headers={**signed_headers(body_of(user_created), msg_id=msg_id), "X-Request-ID": "req-wh-1"},
     )
     assert response.status_code == 200
-    assert response.json() == {"status": "processed", "svix_id": msg_id}
+    assert response.json() == {"status": "received", "svix_id": msg_id}
     event = WebhookEvent.objects.get()
     assert event.svix_id == msg_id
     assert event.type == "user.created"
     assert event.object_id == user_created["data"]["id"]
     assert event.payload == user_created
-    assert event.status == WebhookEvent.Status.PROCESSED
+    assert event.status == WebhookEvent.Status.APPLIED  # the immediate task backend applied it on enqueue
+    assert event.attempts == 1
+    assert event.clerk_timestamp == user_created["timestamp"]
     assert event.processed_at is not None
     assert event.signed_at is not None
     assert event.request_id == "req-wh-1"
@@ -257,7 +259,7 @@ def test_unknown_event_type_is_acknowledged_and_recorded_as_ignored(
     user = clerk.create_user("ann@example.com")
     clerk.call("POST", "/sessions", {"user_id": user["id"]})
     envelope = clerk.event("session.created")
-    monkeypatch.setitem(webhooks._handlers, "session.created", [])
+    monkeypatch.setitem(webhook_registry._handlers, "session.created", [])
     response = deliver(client, envelope)
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
@@ -297,7 +299,7 @@ def test_tombstones_of_several_objects_are_read_in_one_query(django_assert_num_q
     assert not webhooks.deleted_in_clerk("orgmem_1", updated_at=400)
 
 
-def test_handler_failure_rolls_everything_back_and_answers_5xx(
+def test_handler_failure_is_acknowledged_rolled_back_and_parked_then_replayed(
     client: Client,
     user_created: dict[str, Any],
     extra_handler: Callable[[str, webhooks.WebhookHandler], None],
@@ -309,35 +311,42 @@ def test_handler_failure_rolls_everything_back_and_answers_5xx(
     extra_handler("user.created", explode)  # runs after the accounts handler has written the user
     msg_id = new_msg_id()
     caplog.handler.addFilter(RequestIdFilter())
-    with caplog.at_level(logging.ERROR, logger="accounts.webhooks"):
+    with caplog.at_level(logging.ERROR, logger="accounts.webhook_apply"):
         response = client.post(
             URL,
             data=body_of(user_created),
             content_type="application/json",
             headers={**signed_headers(body_of(user_created), msg_id=msg_id), "X-Request-ID": "req-wh-fail"},
         )
-    assert response.status_code == 500
-    assert_error_shape(response, "webhook_failed")
-    assert WebhookEvent.objects.count() == 0
-    assert User.objects.count() == 0
-    [record] = [r for r in caplog.records if r.name == "accounts.webhooks"]
-    assert msg_id in record.getMessage()
-    assert record.request_id == "req-wh-fail"  # type: ignore[attr-defined]
-    assert record.exc_info is not None
+    # Stored and acknowledged: Svix stops retrying, the inbox keeps the event.
+    assert response.status_code == 200
+    assert response.json() == {"status": "received", "svix_id": msg_id}
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.PARKED
+    assert event.attempts == webhook_apply.IMMEDIATE_ATTEMPTS
+    assert "RuntimeError: boom while handling" in event.last_error
+    assert User.objects.count() == 0  # the accounts handler's upsert was rolled back with the failure
+    records = [r for r in caplog.records if r.name == "accounts.webhook_apply"]
+    assert len(records) == webhook_apply.IMMEDIATE_ATTEMPTS
+    assert msg_id in records[0].getMessage()
+    assert records[0].request_id == "req-wh-fail"  # type: ignore[attr-defined]
+    assert records[0].exc_info is not None
 
-    # Svix retries the same message once the handler is fixed: it is processed as if for the first time.
+    # Svix's redelivery is a duplicate; once the handler is fixed, the operator replays the parked event.
+    assert deliver(client, user_created, msg_id=msg_id).json()["status"] == "duplicate"
     webhooks.unregister("user.created", explode)
-    retry = deliver(client, user_created, msg_id=msg_id)
-    assert retry.status_code == 200
-    assert retry.json()["status"] == "processed"
-    assert User.objects.filter(email="ann@example.com").exists()
+    replayed = webhook_inbox.replay_event(event=event)
+    assert replayed.status == WebhookEvent.Status.APPLIED
+    assert replayed.attempts == 1
+    assert replayed.last_error == ""
+    assert User.objects.filter(email="ann@example.com").count() == 1
 
 
-def test_reprocess_event_reruns_handlers_idempotently(client: Client, user_created: dict[str, Any]) -> None:
+def test_replaying_an_applied_event_reruns_handlers_idempotently(client: Client, user_created: dict[str, Any]) -> None:
     assert deliver(client, user_created).status_code == 200
     User.objects.all().delete()
-    event = webhooks.reprocess_event(event=WebhookEvent.objects.get())
-    assert event.status == WebhookEvent.Status.PROCESSED
+    event = webhook_inbox.replay_event(event=WebhookEvent.objects.get())
+    assert event.status == WebhookEvent.Status.APPLIED
     assert User.objects.filter(email="ann@example.com").exists()
 
 
@@ -347,7 +356,7 @@ def test_same_delivery_twice_stores_once_and_changes_nothing(client: Client, use
     headers = signed_headers(body)
     first = post(client, body, headers)
     assert first.status_code == 200
-    assert first.json()["status"] == "processed"
+    assert first.json()["status"] == "received"
     User.objects.update(first_name="Changed locally")
 
     second = post(client, body, headers)
@@ -395,7 +404,7 @@ def test_twenty_concurrent_deliveries_store_one_event_with_one_effect(
 
     assert len(results) == 20
     assert all(status == 200 for status, _ in results), results
-    assert sorted(outcome for _, outcome in results) == ["duplicate"] * 19 + ["processed"]
+    assert sorted(outcome for _, outcome in results) == ["duplicate"] * 19 + ["received"]
     assert WebhookEvent.objects.count() == 1
     assert AuditEvent.objects.filter(action="test.webhook_effect").count() == 1
     assert len(calls) == 1

@@ -122,7 +122,7 @@ class TestUserCreated:
         event = driver.event("user.created")
         assert event["data"]["public_metadata"] == {"role": "pm", "internal": True}
 
-        assert post(event)["status"] == "processed"
+        assert post(event)["status"] == "received"
         user = User.objects.get(email="pat@example.com")
         assert (user.role, user.is_internal, user.first_name, user.phone_number) == ("pm", True, "Pat", "+15555550123")
         assert user.phone_verification_required is False  # internal users never see the SMS code
@@ -282,7 +282,7 @@ class TestEmailCreated:
         assert event["data"]["slug"] == "invitation"
         msg_id = new_msg_id()
 
-        assert post(event, msg_id=msg_id)["status"] == "processed"
+        assert post(event, msg_id=msg_id)["status"] == "received"
         assert len(mail.outbox) == 1
         message = mail.outbox[0]
         assert message.to == ["outside@example.com"]
@@ -302,7 +302,7 @@ class TestEmailCreated:
         InternalInvitationFactory.create(email="ours@example.com", role=Role.PM)
         clerk.create_invitation(email="ours@example.com", public_metadata={"role": "pm", "internal": True}, notify=True)
         body = post(clerk_delivery_off.event("email.created"))
-        assert body["status"] == "processed"
+        assert body["status"] == "received"
         assert mail.outbox == []
         assert "made here" in WebhookEvent.objects.get(svix_id=body["svix_id"]).note
 

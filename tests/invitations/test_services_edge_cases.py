@@ -762,7 +762,7 @@ class TestWebhooks:
 
         stored = delivered(client, event)
 
-        assert stored.status == WebhookEvent.Status.PROCESSED
+        assert stored.status == WebhookEvent.Status.APPLIED
         assert "ignored" in stored.note
         row.refresh_from_db()
         assert (row.status, row.clerk_invitation_id) == ("pending", clerk_id)

@@ -206,6 +206,6 @@ def test_webhooks_keep_working(
         driver.close()
     response = deliver(Client(), envelope)
     assert response.status_code == 200, response.content
-    assert response.json()["status"] == "processed"
+    assert response.json()["status"] == "received"
     assert User.objects.filter(clerk_user_id=created["id"]).exists()
     assert WebhookEvent.objects.count() == 1

@@ -1,11 +1,12 @@
-"""Database errors inside a webhook (issue 6 item 3): 5xx and a clean retry.
+"""Database errors while a webhook event is applied or stored (issues 6 and 14): nothing half-done, nothing lost.
 
 A handler registered for ``user.created`` after the accounts handler (which has just upserted the user) fails with a
 database error, raised or real: ``OperationalError`` (a lost connection, a cancelled statement) or ``IntegrityError``
-(a constraint). The endpoint must answer 500 ``webhook_failed`` in the one error shape, keep no ``WebhookEvent``
-row and none of the handlers' writes (the whole event is one transaction), and leave the connection usable. Once
-the fault is gone, Svix's redelivery of the same ``svix-id`` is processed as if for the first time (2xx, applied
-once), and a further redelivery is a duplicate that changes nothing.
+(a constraint). The delivery is still acknowledged (2xx, stored in the inbox); each attempt rolls back every write
+of the handlers (the event and its effects are one transaction), the connection stays usable, and after
+``MAX_ATTEMPTS`` the event is parked with its error. Once the fault is gone, replaying it applies it once, and
+Svix's redeliveries are duplicates that change nothing. A database error while *storing* is the one 5xx: nothing
+is kept, so Svix's retry is stored as if for the first time.
 
 Run inside the test's transaction (the endpoint's atomic block is then a savepoint) and, for the real errors, with
 real commits (``transaction=True``), which is how production sees them.
@@ -20,7 +21,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from django.test import Client
 
-from accounts import webhooks
+from accounts import webhook_apply, webhook_inbox, webhooks
 from accounts.models import User
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
@@ -104,11 +105,12 @@ def _fail_then_retry(
 
     response = deliver(client, user_created, msg_id=msg_id)
 
-    assert response.status_code == 500, response.content
-    body = response.json()
-    assert set(body) == {"code", "message", "extra"}
-    assert body["code"] == "webhook_failed"
-    assert not WebhookEvent.objects.filter(svix_id=msg_id).exists()  # not stored: Svix's retry is not a duplicate
+    assert response.status_code == 200, response.content
+    assert response.json() == {"status": "received", "svix_id": msg_id}
+    event = WebhookEvent.objects.get(svix_id=msg_id)
+    assert event.status == WebhookEvent.Status.PARKED
+    assert event.attempts == webhook_apply.IMMEDIATE_ATTEMPTS
+    assert ("OperationalError" in event.last_error) or ("IntegrityError" in event.last_error), event.last_error
     assert not User.objects.filter(email=EMAIL).exists()  # the accounts handler's upsert is rolled back too
     assert not AuditEvent.objects.filter(action=PARTIAL_WRITE).exists()
     if connection.vendor == "postgresql":
@@ -116,17 +118,18 @@ def _fail_then_retry(
             cursor.execute("SHOW statement_timeout")
             assert cursor.fetchone()[0] == "0"  # nothing of the failed transaction lingers on the connection
 
-    # The fault is gone; Svix redelivers the same message (same svix-id, fresh signature).
+    # Svix's redelivery changes nothing; the fault is fixed and the operator replays the parked event.
+    assert deliver(client, user_created, msg_id=msg_id).json()["status"] == "duplicate"
     webhooks.unregister("user.created", handler)
-    retry = deliver(client, user_created, msg_id=msg_id)
-    assert retry.status_code == 200, retry.content
-    assert retry.json()["status"] == "processed"
+    replayed = webhook_inbox.replay_event(event=event)
+    assert (replayed.status, replayed.attempts, replayed.last_error) == (WebhookEvent.Status.APPLIED, 1, "")
     again = deliver(client, user_created, msg_id=msg_id)
     assert again.status_code == 200
     assert again.json()["status"] == "duplicate"
     assert WebhookEvent.objects.filter(svix_id=msg_id).count() == 1
     assert User.objects.filter(email=EMAIL).count() == 1
     assert not AuditEvent.objects.filter(action=PARTIAL_WRITE).exists()
+    assert AuditEvent.objects.filter(action="webhook_event.replayed", target_id=msg_id).count() == 1
 
 
 @pytest.mark.django_db
@@ -146,8 +149,8 @@ def test_real_database_error_with_real_commits(
 
 
 @pytest.mark.django_db
-def test_a_transient_error_heals_on_redelivery_without_any_change(user_created: dict[str, Any], settings: Any) -> None:
-    """A deadlock or failover on the first attempt only: Svix's retry of the same message simply succeeds."""
+def test_a_transient_error_heals_on_the_next_attempt_without_any_change(user_created: dict[str, Any]) -> None:
+    """A deadlock or failover on the first attempt only: the worker's retry of the stored event simply succeeds."""
     attempts: list[str] = []
 
     def flaky(event: WebhookEvent) -> str | None:
@@ -160,11 +163,38 @@ def test_a_transient_error_heals_on_redelivery_without_any_change(user_created: 
     try:
         client = Client()
         msg_id = new_msg_id()
-        assert deliver(client, user_created, msg_id=msg_id).status_code == 500
-        assert deliver(client, user_created, msg_id=msg_id).status_code == 200
+        assert deliver(client, user_created, msg_id=msg_id).json()["status"] == "received"
         assert deliver(client, user_created, msg_id=msg_id).json()["status"] == "duplicate"
     finally:
         webhooks.unregister("user.created", flaky)
-    assert attempts == [msg_id, msg_id]  # the duplicate never reached the handlers
-    assert WebhookEvent.objects.filter(svix_id=msg_id).count() == 1
+    assert attempts == [msg_id, msg_id]  # failed once, retried once; the duplicate never reached the handlers
+    event = WebhookEvent.objects.get(svix_id=msg_id)
+    assert (event.status, event.attempts, event.last_error) == (WebhookEvent.Status.APPLIED, 2, "")
+    assert User.objects.filter(email=EMAIL).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_while_storing_is_5xx_and_keeps_nothing(
+    user_created: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one 5xx left: the INSERT itself fails (a failover). Nothing is kept, so Svix's retry is not a duplicate."""
+    insert_once = WebhookEvent.objects.insert_once
+
+    def failover(event: WebhookEvent) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = '20ms'")
+            cursor.execute("SELECT pg_sleep(1)")  # cancelled by the server, as a statement during a failover
+        return insert_once(event)
+
+    client = Client()
+    msg_id = new_msg_id()
+    monkeypatch.setattr(WebhookEvent.objects, "insert_once", failover)
+    response = deliver(client, user_created, msg_id=msg_id)
+    assert response.status_code == 500, response.content
+    assert set(response.json()) == {"code", "message", "extra"}
+    assert response.json()["code"] == "webhook_failed"
+    assert not WebhookEvent.objects.exists()
+    monkeypatch.setattr(WebhookEvent.objects, "insert_once", insert_once)
+    assert deliver(client, user_created, msg_id=msg_id).json()["status"] == "received"
+    assert WebhookEvent.objects.get(svix_id=msg_id).status == WebhookEvent.Status.APPLIED
     assert User.objects.filter(email=EMAIL).count() == 1
