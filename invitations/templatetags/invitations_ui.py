@@ -19,7 +19,7 @@ def _amount(seconds: float) -> str:
     """The largest unit, rounded: 6 days 23 hours → "7 days"; under a minute → "less than a minute".
 
     The unit is chosen again after rounding, so 23 hours 50 minutes reads "1 day", never "24 hours"."""
-    for name, size in _UNITS:
+    for _name, size in _UNITS:
         if seconds >= size:
             rounded = int(seconds / size + 0.5) * size
             for final_name, final_size in _UNITS:
