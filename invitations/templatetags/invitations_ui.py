@@ -16,11 +16,16 @@ _UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
 
 
 def _amount(seconds: float) -> str:
-    """The largest unit, rounded: 6 days 23 hours → "7 days"; under a minute → "less than a minute"."""
-    for name, size in _UNITS:
+    """The largest unit, rounded: 6 days 23 hours → "7 days"; under a minute → "less than a minute".
+
+    The unit is chosen again after rounding, so 23 hours 50 minutes reads "1 day", never "24 hours"."""
+    for _name, size in _UNITS:
         if seconds >= size:
-            count = int(seconds / size + 0.5)
-            return f"{count} {name}{'' if count == 1 else 's'}"
+            rounded = int(seconds / size + 0.5) * size
+            for final_name, final_size in _UNITS:
+                if rounded >= final_size:
+                    count = int(rounded / final_size + 0.5)
+                    return f"{count} {final_name}{'' if count == 1 else 's'}"
     return "less than a minute"
 
 

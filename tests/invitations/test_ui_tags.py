@@ -38,6 +38,13 @@ def test_no_deadline_renders_nothing() -> None:
         (timedelta(hours=2, minutes=10), "in 2 hours"),
         (timedelta(minutes=1, seconds=5), "in 1 minute"),
         (timedelta(seconds=30), "in less than a minute"),
+        # The unit is picked after rounding: a deadline a day away never reads "in 24 hours".
+        (timedelta(hours=23, minutes=50), "in 1 day"),
+        (timedelta(hours=23, minutes=31), "in 1 day"),
+        (timedelta(hours=23, minutes=20), "in 23 hours"),
+        (timedelta(minutes=59, seconds=40), "in 1 hour"),
+        (timedelta(minutes=59, seconds=20), "in 59 minutes"),
+        (-timedelta(hours=23, minutes=45), "expired 1 day ago"),
         (-timedelta(hours=2), "expired 2 hours ago"),
         (-timedelta(seconds=20), "expired less than a minute ago"),
         (-timedelta(days=3), "expired 3 days ago"),
