@@ -15,7 +15,6 @@ import dataclasses
 import html
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -33,7 +32,6 @@ Handler = Callable[..., Response]
 ROUTES: dict[str, Handler] = {}
 RULES: list[Rule] = []
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 MAX_BODY_BYTES = 1_000_000
 ATTEMPT_LIFETIME_MS = 86_400_000
 
@@ -593,14 +591,3 @@ footer{{margin-top:1.5rem;padding-top:.9rem;border-top:1px solid #eef1f4;color:#
 def jwks(em: Emulator, request: Request) -> Response:
     with em.lock:
         return _json(request, em.keys.jwks())
-
-
-@route("/npm/@clerk/clerk-js@<version>/dist/clerk.browser.js", "GET")
-def clerk_browser_js(em: Emulator, request: Request, version: str) -> Response:
-    """The emulator's stand-in for ClerkJS, whatever version the page asks for."""
-    script = (STATIC_DIR / "clerk.browser.js").read_text(encoding="utf-8")
-    response = Response(script, content_type="application/javascript; charset=utf-8")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin") or "*"
-    response.vary.add("Origin")
-    return response

@@ -17,7 +17,7 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from clerk_emulator import bapi, control, fapi
+from clerk_emulator import bapi, clerk_js, control, fapi
 from clerk_emulator.errors import ClerkAPIError, authorization_header_invalid, request_body_invalid, unauthenticated
 from clerk_emulator.params import Query
 from clerk_emulator.state import DEFAULT_SECRET_KEY, Emulator, Fault
@@ -113,7 +113,7 @@ class EmulatorApp:
     def __init__(self, em: Emulator) -> None:
         self.em = em
         # Fresh copies: a werkzeug Rule binds to one Map, and a process may run several emulators.
-        rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *control.RULES)]
+        rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *clerk_js.RULES, *control.RULES)]
         self.url_map = Map(rules, strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -149,6 +149,8 @@ class EmulatorApp:
                 return self.handle_backend(request, endpoint, args)
             if endpoint.startswith("fapi."):
                 return fapi.ROUTES[endpoint](self.em, request, **args)
+            if endpoint.startswith("clerk_js."):
+                return clerk_js.ROUTES[endpoint](self.em, request, **args)
             return control.ROUTES[endpoint](self.em, request, **args)
         except ClerkAPIError as error:
             response = error_response(error)

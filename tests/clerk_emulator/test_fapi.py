@@ -26,16 +26,6 @@ from tests.clerk_emulator.fapi_support import (
 # -- script, CORS, environment, client ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["6", "6.29.0", "latest"])
-def test_script_is_served_at_clerks_path_for_any_version(browser: Browser, version: str) -> None:
-    response = browser.call("GET", f"/npm/@clerk/clerk-js@{version}/dist/clerk.browser.js")
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("application/javascript")
-    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert "window.Clerk" in response.text
-    assert "stand-in for ClerkJS" in response.text
-
-
 def test_preflight_and_cors_headers_for_any_origin(browser: Browser) -> None:
     preflight = browser.http.options(
         "/v1/client/sign_ins",
