@@ -1,10 +1,10 @@
 .DEFAULT_GOAL := help
 UV := python3 -m uv
 
-.PHONY: help install test lint run chromium
+.PHONY: help install test lint run chromium vendor-clerk-js
 
 help:  ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 install:  ## Install uv if needed, then the locked environment (.venv)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -24,3 +24,6 @@ run: install  ## Migrate, start the Clerk emulator and the app on 127.0.0.1:8000
 
 chromium:  ## Install Debian's Chromium for browser tests if it is missing
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+vendor-clerk-js:  ## Refresh the vendored ClerkJS browser build from npm (VERSION=6.40.0 by default)
+	python3 scripts/vendor_clerk_js.py $(if $(VERSION),--version $(VERSION))

@@ -6,6 +6,7 @@ development and test tool. Bad input answers 4xx with Clerk's error body, never 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from collections.abc import Callable
@@ -16,10 +17,10 @@ from urllib.parse import urlencode
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from clerk_emulator import records, shapes
+from clerk_emulator import clerk_js, records, shapes
 from clerk_emulator.errors import ClerkAPIError, param_value_invalid, request_body_invalid
 from clerk_emulator.params import Body
-from clerk_emulator.state import HOURLY_CAPS, Emulator, Fault
+from clerk_emulator.state import HOURLY_CAPS, Emulator, Fault, InstanceSettings
 from clerk_emulator.webhooks import check_webhook_secret, check_webhook_url
 
 Handler = Callable[..., Response]
@@ -78,6 +79,10 @@ def keys_json(em: Emulator) -> dict[str, Any]:
         "frontend_api_url": em.frontend_api_url,
         "secret_key": em.secret_key,
         "publishable_key": em.publishable_key,
+        "proxy_url": em.proxy_url,
+        "instance_type": "production" if em.production else "development",
+        "clerk_js_version": clerk_js.version(),
+        "allowed_origins": list(em.allowed_origins),
         "jwks_url": f"{em.backend_api_url}/jwks",
         "jwt_key": em.keys.public_pem,
         "instance_id": em.instance_id,
@@ -253,6 +258,45 @@ def set_caps(em: Emulator, request: Request) -> Response:
             em.caps[key].limit = limit
             em.caps[key].hits.clear()
         return _json(_caps_json(em))
+
+
+def _settings_json(em: Emulator) -> dict[str, Any]:
+    settings = dataclasses.asdict(em.settings)
+    settings["allowed_origins"] = list(em.allowed_origins)
+    return settings
+
+
+@route("/settings", "GET")
+def get_settings(em: Emulator, request: Request) -> Response:
+    with em.lock:
+        return _json(_settings_json(em))
+
+
+@route("/settings", "POST")
+def update_settings(em: Emulator, request: Request) -> Response:
+    """Change instance settings for this test, e.g. ``{"phone_verify_at_sign_up": true}``; a reset puts them back.
+
+    ``allowed_origins`` (the app origins the Frontend API answers with credentialed CORS) survives resets.
+    """
+    fields = {f.name for f in dataclasses.fields(InstanceSettings)}
+    body = _body(request, fields | {"allowed_origins"})
+    changes: dict[str, Any] = {}
+    for name in fields - {"session_token_lifetime_s"}:
+        value = body.boolean(name)
+        if value is not None:
+            changes[name] = value
+    lifetime = body.integer("session_token_lifetime_s", minimum=5, maximum=86_400)
+    if lifetime is not None:
+        changes["session_token_lifetime_s"] = lifetime
+    origins = body.strings("allowed_origins") if body.has("allowed_origins") else None
+    for origin in origins or []:
+        if not origin.startswith(("http://", "https://")) or origin.rstrip("/") != origin or origin.count("/") != 2:
+            raise param_value_invalid("allowed_origins", f"{origin!r} is not an origin (scheme://host[:port]).")
+    with em.lock:
+        em.settings = dataclasses.replace(em.settings, **changes)
+        if origins is not None:
+            em.allowed_origins = list(origins)
+        return _json(_settings_json(em))
 
 
 @route("/clock", "GET")

@@ -139,13 +139,70 @@ class Session:
 
 @dataclass
 class Client:
-    """A browser's Clerk client: the emulator's stand-in for the FAPI `__client` cookie."""
+    """A browser's Clerk client, named by its ``__client`` cookie (``token``) or by a development browser."""
 
     id: str
     token: str
     created_at: int
     session_ids: list[str] = field(default_factory=list)
     last_active_session_id: str | None = None
+    sign_in_id: str | None = None
+    sign_up_id: str | None = None
+    updated_at: int = 0
+
+
+@dataclass
+class DevBrowser:
+    """A development browser (``__clerk_db_jwt``): identifies one browser's client on a development instance."""
+
+    id: str
+    created_at: int
+    client_id: str | None = None
+
+
+@dataclass
+class Code:
+    """A one-time code sent by email or SMS, with its attempts."""
+
+    value: str
+    expire_at: int
+    attempts: int = 0
+
+
+@dataclass
+class SignIn:
+    id: str
+    client_id: str
+    created_at: int
+    abandon_at: int
+    identifier: str | None = None
+    user_id: str | None = None
+    status: str = "needs_identifier"
+    first_factor_strategy: str | None = None
+    first_factor_status: str | None = None  # unverified, verified, failed, expired
+    code: Code | None = None
+    created_session_id: str | None = None
+
+
+@dataclass
+class SignUp:
+    id: str
+    client_id: str
+    created_at: int
+    abandon_at: int
+    ticket: str | None = None
+    email_address: str | None = None
+    phone_number: str | None = None
+    phone_verified: bool = False
+    phone_strategy: str | None = None
+    password: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    unsafe_metadata: dict[str, Any] = field(default_factory=dict)
+    code: Code | None = None
+    status: str = "missing_requirements"
+    created_user_id: str | None = None
+    created_session_id: str | None = None
 
 
 @dataclass

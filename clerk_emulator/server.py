@@ -17,10 +17,10 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from clerk_emulator import bapi, control, fapi
+from clerk_emulator import bapi, clerk_js, control, fapi
 from clerk_emulator.errors import ClerkAPIError, authorization_header_invalid, request_body_invalid, unauthenticated
 from clerk_emulator.params import Query
-from clerk_emulator.state import DEFAULT_SECRET_KEY, Emulator, Fault
+from clerk_emulator.state import DEFAULT_ALLOWED_ORIGINS, DEFAULT_SECRET_KEY, Emulator, Fault
 from clerk_emulator.webhooks import WebhookDispatcher
 
 logger = logging.getLogger("clerk_emulator")
@@ -113,7 +113,7 @@ class EmulatorApp:
     def __init__(self, em: Emulator) -> None:
         self.em = em
         # Fresh copies: a werkzeug Rule binds to one Map, and a process may run several emulators.
-        rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *control.RULES)]
+        rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *clerk_js.RULES, *control.RULES)]
         self.url_map = Map(rules, strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -125,14 +125,14 @@ class EmulatorApp:
     def handle(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
-            endpoint, args = adapter.match()
+            endpoint, args = self._match(adapter, request)
         except NotFound:
             if request.method == "OPTIONS":
-                return fapi.preflight(request)
+                return fapi.preflight(self.em, request)
             return error_response(ClerkAPIError(404, "resource_not_found", "not found", "The resource was not found."))
         except MethodNotAllowed:
             if request.method == "OPTIONS":
-                return fapi.preflight(request)
+                return fapi.preflight(self.em, request)
             return error_response(ClerkAPIError(405, "method_not_allowed", "Method not allowed."))
         except HTTPException as exc:  # e.g. a redirect for a trailing slash
             return exc.get_response(request.environ)
@@ -144,20 +144,37 @@ class EmulatorApp:
                         time.sleep(fault.delay_s)
                     if fault.status:
                         injected = fault_response(fault)
-                        return fapi.add_cors(request, injected) if endpoint.startswith("fapi.") else injected
+                        return fapi.add_cors(self.em, request, injected) if endpoint.startswith("fapi.") else injected
             if endpoint.startswith("bapi."):
                 return self.handle_backend(request, endpoint, args)
             if endpoint.startswith("fapi."):
                 return fapi.ROUTES[endpoint](self.em, request, **args)
+            if endpoint.startswith("clerk_js."):
+                return clerk_js.ROUTES[endpoint](self.em, request, **args)
             return control.ROUTES[endpoint](self.em, request, **args)
         except ClerkAPIError as error:
             response = error_response(error)
             if endpoint.startswith("fapi."):
-                fapi.add_cors(request, response)
+                fapi.add_cors(self.em, request, response)
             return response
         except Exception:
             logger.exception("clerk emulator: unhandled error on %s %s", request.method, request.path)
             return error_response(ClerkAPIError(500, "internal_clerk_error", "Internal error in the Clerk emulator."))
+
+    @staticmethod
+    def _match(adapter: Any, request: Request) -> tuple[str, dict[str, Any]]:
+        """The route; a Frontend API ``POST …?_method=PATCH|PUT|DELETE`` is routed as that method (ClerkJS's tunnel)."""
+        tunnelled = fapi.tunnelled_method(request)
+        if tunnelled is not None:
+            try:
+                endpoint, args = adapter.match(method=tunnelled)
+            except (NotFound, MethodNotAllowed):
+                pass
+            else:
+                if endpoint.startswith("fapi."):
+                    return endpoint, args
+        endpoint, args = adapter.match()
+        return endpoint, args
 
     def handle_backend(self, request: Request, endpoint: str, args: Mapping[str, Any]) -> Response:
         authorization = request.headers.get("Authorization", "")
@@ -202,9 +219,15 @@ class EmulatorServer:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         emulator: Emulator | None = None,
+        production: bool = False,
+        allowed_origins: tuple[str, ...] | list[str] = DEFAULT_ALLOWED_ORIGINS,
     ) -> None:
         self.emulator = emulator or Emulator(
-            secret_key=secret_key, webhook_url=webhook_url, webhook_secret=webhook_secret
+            secret_key=secret_key,
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            production=production,
+            allowed_origins=allowed_origins,
         )
         self._server = _listen(host, port, EmulatorApp(self.emulator))
         self.host = host

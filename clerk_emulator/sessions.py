@@ -34,7 +34,8 @@ def check_can_sign_in(user: records.User) -> None:
 
 
 def new_client(em: Emulator) -> records.Client:
-    client = records.Client(id=em.new_id("client"), token=secrets.token_urlsafe(32), created_at=em.now_ms())
+    now = em.now_ms()
+    client = records.Client(id=em.new_id("client"), token=secrets.token_urlsafe(32), created_at=now, updated_at=now)
     em.clients[client.id] = client
     return client
 

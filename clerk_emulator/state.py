@@ -36,10 +36,33 @@ DEFAULT_TEMPLATES = [
 ]
 
 
-def encode_publishable_key(frontend_host: str) -> str:
-    """``pk_test_`` + unpadded base64 of ``"<host>$"``, which ClerkJS decodes to find its Frontend API."""
+# The Frontend API host the publishable key names. ClerkJS treats a host ending in ``.accounts.dev`` as a development
+# instance (development-browser token); any other host is a production instance (``__client`` cookie). Pages reach
+# the emulator itself through ``data-clerk-proxy-url``, so these hosts are never resolved.
+DEVELOPMENT_FRONTEND_HOST = "emulator.clerk.accounts.dev"
+PRODUCTION_FRONTEND_HOST = "clerk.emulator.example"
+DEFAULT_ALLOWED_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
+
+
+def encode_publishable_key(frontend_host: str, *, live: bool = False) -> str:
+    """``pk_test_`` (``pk_live_``) + unpadded base64 of ``"<host>$"``, which ClerkJS decodes to find its FAPI."""
     encoded = base64.b64encode(f"{frontend_host}$".encode()).decode().rstrip("=")
-    return f"pk_test_{encoded}"
+    return f"pk_{'live' if live else 'test'}_{encoded}"
+
+
+@dataclass
+class InstanceSettings:
+    """What the instance's dashboard would configure, as far as the Frontend API shows it.
+
+    The defaults are the instance docs/deployment.md describes: email + password, sign-up restricted to
+    invitations, names and phone number collected at sign-up, the phone not verified there (the app's own
+    onboarding verifies it).
+    """
+
+    phone_verify_at_sign_up: bool = False
+    phone_required: bool = False
+    names_required: bool = False
+    session_token_lifetime_s: int = 60
 
 
 @dataclass
@@ -81,8 +104,13 @@ class Emulator:
         secret_key: str = DEFAULT_SECRET_KEY,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        production: bool = False,
+        allowed_origins: tuple[str, ...] | list[str] = DEFAULT_ALLOWED_ORIGINS,
     ) -> None:
         self.secret_key = secret_key
+        self.production = production
+        # Origins whose pages may call the Frontend API with credentials (CORS echoes only these).
+        self.allowed_origins: list[str] = list(allowed_origins)
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.base_url = "http://127.0.0.1"  # set by the server once it is bound
@@ -103,6 +131,10 @@ class Emulator:
             self.invitations: dict[str, records.Invitation] = {}
             self.sessions: dict[str, records.Session] = {}
             self.clients: dict[str, records.Client] = {}
+            self.dev_browsers: dict[str, records.DevBrowser] = {}
+            self.sign_ins: dict[str, records.SignIn] = {}
+            self.sign_ups: dict[str, records.SignUp] = {}
+            self.settings = InstanceSettings()
             self.templates: dict[tuple[str, str], records.Template] = {}
             self.messages: list[records.Message] = []
             self.events: list[dict[str, Any]] = []
@@ -130,8 +162,17 @@ class Emulator:
         return f"{self.base_url}/v1"
 
     @property
+    def frontend_api_host(self) -> str:
+        return PRODUCTION_FRONTEND_HOST if self.production else DEVELOPMENT_FRONTEND_HOST
+
+    @property
+    def proxy_url(self) -> str:
+        """Where pages reach this Frontend API (``data-clerk-proxy-url``): the emulator's own plain-http URL."""
+        return self.base_url
+
+    @property
     def publishable_key(self) -> str:
-        return encode_publishable_key(self.base_url.split("://", 1)[1])
+        return encode_publishable_key(self.frontend_api_host, live=self.production)
 
     # -- time and ids ----------------------------------------------------------------------------------------
     def now_ms(self) -> int:

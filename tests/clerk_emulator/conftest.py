@@ -11,7 +11,7 @@ from clerk_backend_api.utils import BackoffStrategy, RetryConfig
 
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
-from tests.clerk_emulator.fapi_support import Browser
+from tests.clerk_emulator.fapi_support import ORIGIN, Browser
 
 NO_RETRIES = RetryConfig("none", BackoffStrategy(1, 1, 1, 1), False)
 
@@ -50,15 +50,27 @@ def bapi(clerk_emulator: Emulator, _bapi_client: httpx.Client) -> httpx.Client:
     return _bapi_client
 
 
+OTHER_ORIGIN = "http://elsewhere.example.test"
+
+
 @pytest.fixture
-def browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
+def app_origins(clerk_emulator: Emulator) -> Iterator[list[str]]:
+    """The test app origins, allowed for credentialed CORS for this test (the emulator's list is put back)."""
+    saved = list(clerk_emulator.allowed_origins)
+    clerk_emulator.allowed_origins[:] = [*saved, ORIGIN, OTHER_ORIGIN]
+    yield clerk_emulator.allowed_origins
+    clerk_emulator.allowed_origins[:] = saved
+
+
+@pytest.fixture
+def browser(app_origins: list[str], clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
     b = Browser(clerk_emulator_server.url)
     yield b
     b.http.close()
 
 
 @pytest.fixture
-def other_browser(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
-    b = Browser(clerk_emulator_server.url, origin="http://elsewhere.example.test")
+def other_browser(app_origins: list[str], clerk_emulator_server: EmulatorServer) -> Iterator[Browser]:
+    b = Browser(clerk_emulator_server.url, origin=OTHER_ORIGIN)
     yield b
     b.http.close()

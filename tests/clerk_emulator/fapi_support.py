@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json as json_module
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 from clerk_backend_api import Clerk
@@ -16,20 +17,37 @@ PASSWORD = "correct-horse-9"
 
 
 class Browser:
-    """One browser as FAPI sees it: a page origin and the client token ClerkJS keeps between calls."""
+    """One browser as the Frontend API sees it, speaking like ClerkJS 6.40's ``fapiClient``.
 
-    def __init__(self, base_url: str, origin: str = ORIGIN) -> None:
+    Only ``GET`` and ``POST`` go on the wire (other methods as ``POST …?_method=X``), bodies are form-encoded, the
+    query carries ClerkJS's own parameters, and the client is named by a development browser (``__clerk_db_jwt``),
+    created on the first call as ClerkJS does on load.
+    """
+
+    def __init__(self, base_url: str, origin: str = ORIGIN, *, dev_browser: bool = True) -> None:
         self.http = httpx.Client(base_url=base_url, headers={"Origin": origin}, timeout=10)
-        self.client_token: str | None = None
+        self.dev_browser: str | None = None
+        self.wants_dev_browser = dev_browser
 
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if self.client_token:
-            headers["Authorization"] = self.client_token
-        response = self.http.request(method, path, headers=headers, **kwargs)
-        if response.headers.get("Authorization"):
-            self.client_token = response.headers["Authorization"]
-        return response
+    def start(self) -> str:
+        response = self.http.post("/v1/dev_browser")
+        assert response.status_code == 200, response.text
+        self.dev_browser = str(response.json()["id"])
+        return self.dev_browser
+
+    def call(self, method: str, path: str, *, json: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Response:
+        if self.wants_dev_browser and self.dev_browser is None:
+            self.start()
+        path, _, query = path.partition("?")  # httpx would drop a query in the path once ``params`` is given
+        params = {**dict(parse_qsl(query)), **dict(kwargs.pop("params", {})), **CLERK_JS_PARAMS}
+        if self.dev_browser:
+            params[DEV_BROWSER_PARAM] = self.dev_browser
+        if method.upper() not in ("GET", "POST", "OPTIONS"):
+            params["_method"] = method.upper()
+            method = "POST"
+        if json is not None:
+            kwargs["data"] = form_encode(json)
+        return self.http.request(method, path, params=params, **kwargs)
 
     def ok(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
@@ -42,6 +60,26 @@ class Browser:
 
     def token(self, session_id: str) -> str:
         return str(self.ok("POST", f"/v1/client/sessions/{session_id}/tokens")["jwt"])
+
+
+# What ClerkJS 6.40 puts on every Frontend API request (``fapiClient.buildQueryString``).
+CLERK_JS_PARAMS = {"__clerk_api_version": "2026-08-20", "_clerk_js_version": "6.40.0"}
+DEV_BROWSER_PARAM = "__clerk_db_jwt"
+
+
+def form_encode(values: dict[str, Any]) -> dict[str, str]:
+    """A body as ClerkJS form-encodes it: objects as JSON, booleans as ``true``/``false``, ``None`` left out."""
+    encoded: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded[key] = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            encoded[key] = json_module.dumps(value)
+        else:
+            encoded[key] = str(value)
+    return encoded
 
 
 def verify(em: Emulator, token: str, origin: str = ORIGIN) -> dict[str, Any]:

@@ -101,7 +101,9 @@ def test_prints_its_keys_and_serves_the_backend_api_with_them(cli: Emulator, por
     publishable = printed["CLERK_PUBLISHABLE_KEY"]
     assert publishable.startswith("pk_test_")
     payload = publishable.removeprefix("pk_test_")
-    assert base64.b64decode(payload + "=" * (-len(payload) % 4)).decode() == f"127.0.0.1:{port}$"
+    # A development instance's Frontend API host; pages reach the emulator itself through the proxy URL.
+    assert base64.b64decode(payload + "=" * (-len(payload) % 4)).decode() == "emulator.clerk.accounts.dev$"
+    assert printed["CLERK_PROXY_URL"] == base
 
     api = printed["CLERK_API_URL"]
     with httpx.Client(base_url=api, timeout=5) as http:

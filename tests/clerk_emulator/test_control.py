@@ -56,7 +56,8 @@ def test_keys_point_an_app_at_the_emulator_and_the_pem_verifies_its_tokens(
     assert keys["frontend_api_url"] == clerk_emulator_server.url
     assert keys["secret_key"] == clerk_emulator_server.emulator.secret_key
     payload = keys["publishable_key"].removeprefix("pk_test_")
-    assert base64.b64decode(payload + "=" * (-len(payload) % 4)).decode() == f"{host}$"
+    assert base64.b64decode(payload + "=" * (-len(payload) % 4)).decode() == "emulator.clerk.accounts.dev$"
+    assert keys["proxy_url"] == f"http://{host}"
     assert keys["jwks_url"] == f"{clerk_emulator_server.api_url}/jwks"
     assert keys["jwt_key"].startswith("-----BEGIN PUBLIC KEY-----")
 

@@ -1,0 +1,1 @@
+"use strict";(globalThis.rspackChunk_clerk_clerk_js=globalThis.rspackChunk_clerk_clerk_js||[]).push([[10],{1753(l,r,s){var k=s(9040);s.d(r,{QueryClient:()=>k.E})}}]);
