@@ -188,7 +188,8 @@ class TestForgotPassword:
         assert response.status_code == 200
         html = response.content.decode()
         assert 'data-clerk-reset data-next="/settings/"' in html
-        assert 'data-step="email"' in html and 'data-step="code" hidden' in html
+        assert 'data-step="email"' in html
+        assert 'data-step="code" hidden' in html
         assert "clerk.browser.js" in html
         assert "no-store" in response["Cache-Control"]
 
@@ -212,9 +213,12 @@ class TestAccountPage:
         response = client.get("/account/")
         assert response.status_code == 200
         html = response.content.decode()
-        assert 'id="account-first-name" name="first_name"' in html and 'value="Ann"' in html
-        assert 'id="account-password"' in html and 'id="account-phone"' in html
-        assert "accounts/account.js" in html and "clerk.browser.js" in html
+        assert 'id="account-first-name" name="first_name"' in html
+        assert 'value="Ann"' in html
+        assert 'id="account-password"' in html
+        assert 'id="account-phone"' in html
+        assert "accounts/account.js" in html
+        assert "clerk.browser.js" in html
         assert 'href="/account/"' in html  # from the user menu
 
 
@@ -226,9 +230,12 @@ class TestApiDocs:
         assert response.status_code == 200
         html = response.content.decode()
         assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
-        assert "cdn.jsdelivr.net" not in html and "@latest" not in html
+        assert "cdn.jsdelivr.net" not in html
+        assert "@latest" not in html
         assert f'data-clerk-publishable-key="{clerk_settings.publishable_key}"' in html
-        assert "core/clerk.js" in html and "accounts/auth.js" in html and "data-clerk-session" in html
+        assert "core/clerk.js" in html
+        assert "accounts/auth.js" in html
+        assert "data-clerk-session" in html
 
 
 class TestDashboard:
@@ -370,7 +377,8 @@ class TestFrontendApiUrl:
         assert frontend_api_url() == "https://example-app-12.clerk.accounts.dev"
         assert clerk_js_url() == "https://example-app-12.clerk.accounts.dev/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
         script = clerk_script()
-        assert script is not None and script.proxy_url == ""
+        assert script is not None
+        assert script.proxy_url == ""
 
     def test_a_live_key_and_an_explicit_url(self, settings: Any) -> None:
         settings.CLERK_FRONTEND_API_URL = ""
