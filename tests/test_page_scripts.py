@@ -1,8 +1,8 @@
 """Page scripts call only what Clerk's real ClerkJS defines.
 
 Every member name a Clerk page script uses (``x.name``, camelCase) must be either a browser or JavaScript built-in
-(the short list below), one of our own small modules' exports (``window.AppClerk``, ``window.SignUpPhone``), a form field
-(``form.elements.<name>``), or defined somewhere in the vendored ClerkJS bundle (a class field or assignment
+(the short list below), one of our own small modules' exports (``window.AppClerk``, ``window.SignUpPhone``), a form
+field (``form.elements.<name>``), or defined somewhere in the vendored ClerkJS bundle (a class field or assignment
 ``name=``, an object key ``name:``, or a method ``name(…){``). A misspelt or invented Clerk call fails here before
 it fails in a browser, and so does a call to something a newer or older ClerkJS renamed.
 """
