@@ -1,4 +1,4 @@
-"""Pages: sign-in, sign-out and the dashboard.
+"""Pages: sign-in (and its "Forgot password?"), sign-out, the dashboard and the account page.
 
 Credentials never reach Django. On ``/sign-in/`` ClerkJS sends the email and password to Clerk, makes the new session
 active and sets the ``__session`` cookie (a session token that lives 60 s and that ClerkJS keeps refreshing on every
@@ -66,6 +66,15 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_GET
+def sign_in_forgot(request: HttpRequest) -> HttpResponse:
+    """Clerk's ``reset_password_email_code`` flow, run by ClerkJS (static/accounts/auth.js): code by email, new
+    password, signed in."""
+    next_url = safe_next(request, request.GET.get("next"))
+    return _no_store(render(request, "accounts/sign_in_forgot.html", {"next_url": next_url}))
+
+
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign_out(request: HttpRequest) -> HttpResponse:
     """GET asks for confirmation; POST (CSRF-checked) clears our cookie and lets ClerkJS end the Clerk session."""
@@ -86,6 +95,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     memberships = list(workspace_memberships_for_user(user=user))
     context = {"account": user, "memberships": memberships}
     return render(request, "accounts/dashboard.html", context)
+
+
+@never_cache
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    """Name, password and phone number, changed in Clerk by ClerkJS's user resource (static/accounts/account.js)."""
+    user = signed_in_user(request)
+    return render(request, "accounts/account.html", {"account": user})
 
 
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 
 from django import template
-from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.clerk_frontend import clerk_js_url
+from accounts.clerk_frontend import clerk_script
 
 logger = logging.getLogger(__name__)
 register = template.Library()
@@ -17,17 +16,20 @@ register = template.Library()
 
 @register.simple_tag
 def clerk_js() -> SafeString:
-    """``<script defer crossorigin data-clerk-publishable-key src=…/clerk.browser.js>``; a comment if unconfigured.
+    """ClerkJS with ``data-clerk-publishable-key`` (and ``data-clerk-proxy-url`` when needed); a comment if unset.
 
-    Pages then call ``Clerk.load()`` (static/accounts/auth.js), which keeps the ``__session`` cookie fresh.
+    Page scripts wait for ``Clerk.load()`` through static/core/clerk.js (loaded by base.html); once loaded on a
+    page, ClerkJS keeps the ``__session`` cookie fresh.
     """
-    src = clerk_js_url()
-    if not src:
-        logger.warning("ClerkJS is not configured: set CLERK_PUBLISHABLE_KEY (or CLERK_FRONTEND_API_URL)")
+    script = clerk_script()
+    if script is None:
+        logger.warning("ClerkJS is not configured: set CLERK_PUBLISHABLE_KEY")
         return mark_safe("<!-- ClerkJS is not configured (CLERK_PUBLISHABLE_KEY) -->")
+    proxy = format_html(' data-clerk-proxy-url="{}"', script.proxy_url) if script.proxy_url else ""
     return format_html(
-        '<script defer crossorigin="anonymous" data-clerk-publishable-key="{}" src="{}" '
+        '<script defer crossorigin="anonymous" data-clerk-publishable-key="{}"{} src="{}" '
         'type="text/javascript"></script>',
-        settings.CLERK_PUBLISHABLE_KEY,
-        src,
+        script.publishable_key,
+        proxy,
+        script.src,
     )

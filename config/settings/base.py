@@ -27,6 +27,7 @@ CONFIG_NAMES = (
     "CLERK_JWT_KEY",
     "CLERK_API_URL",
     "CLERK_FRONTEND_API_URL",
+    "CLERK_PROXY_URL",
     "CLERK_AUTHORIZED_PARTIES",
     "CLERK_WEBHOOK_SIGNING_SECRET",
     "INVITATION_EXPIRY_DAYS",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     # Third party
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
     "django_htmx",
     "django_tasks_db",
     "django_ratelimit",
@@ -180,6 +182,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Workspace member invitations and internal staff management, backed by Clerk.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --------------------------------------------------------------------------- Clerk
@@ -191,6 +196,8 @@ CLERK_PUBLISHABLE_KEY = env.str("CLERK_PUBLISHABLE_KEY", default="")
 CLERK_JWT_KEY = env.str("CLERK_JWT_KEY", default="").replace("\\n", "\n")
 # Where ClerkJS is loaded from; derived from the publishable key when unset.
 CLERK_FRONTEND_API_URL = env.str("CLERK_FRONTEND_API_URL", default="").rstrip("/")
+# Clerk's production proxy (the Frontend API through this app's domain): ClerkJS's `proxyUrl`, e.g. /__clerk.
+CLERK_PROXY_URL = env.str("CLERK_PROXY_URL", default="").rstrip("/")
 CLERK_AUTHORIZED_PARTIES: list[str] = env.list("CLERK_AUTHORIZED_PARTIES", default=[APP_BASE_URL])
 CLERK_WEBHOOK_SIGNING_SECRET = env.str("CLERK_WEBHOOK_SIGNING_SECRET", default="")
 # Request-path budget for one Backend API call, and the bounded retry of idempotent reads.

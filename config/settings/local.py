@@ -14,6 +14,7 @@ from .base import *  # noqa: F403
 from .base import (
     APP_BASE_URL,
     CLERK_API_URL,
+    CLERK_FRONTEND_API_URL,
     CLERK_PUBLISHABLE_KEY,
     CLERK_SECRET_KEY,
     CLERK_WEBHOOK_SIGNING_SECRET,
@@ -43,3 +44,5 @@ if CLERK_EMULATOR_EMBEDDED:
         f"{CLERK_EMULATOR_HOST}:{CLERK_EMULATOR_PORT}"
     )
     CLERK_WEBHOOK_SIGNING_SECRET = CLERK_WEBHOOK_SIGNING_SECRET or DEV_WEBHOOK_SIGNING_SECRET
+    # The emulator's Frontend API is plain http: {% clerk_js %} points ClerkJS at it with data-clerk-proxy-url.
+    CLERK_FRONTEND_API_URL = CLERK_FRONTEND_API_URL or f"http://{CLERK_EMULATOR_HOST}:{CLERK_EMULATOR_PORT}"

@@ -44,6 +44,7 @@ CLERK_API_URL = "http://127.0.0.1:9/v1"
 CLERK_SECRET_KEY = "sk_test_no_real_clerk_in_tests"  # noqa: S105
 CLERK_PUBLISHABLE_KEY = ""
 CLERK_FRONTEND_API_URL = ""
+CLERK_PROXY_URL = ""
 CLERK_JWT_KEY = ""
 CLERK_AUTHORIZED_PARTIES = ["http://testserver"]
 CLERK_TIMEOUT_MS = 3_000

@@ -1,39 +1,19 @@
 /*
- * ClerkJS on our pages. Uses only documented ClerkJS calls, so it runs the same against real Clerk and against the
- * Clerk emulator: Clerk.load(), Clerk.session / Clerk.session.getToken(), Clerk.client.signIn.create(),
- * Clerk.setActive() and Clerk.signOut().
+ * ClerkJS on the account pages, through static/core/clerk.js (AppClerk):
  *
- * - Signed-in pages (<body data-clerk-session>): load ClerkJS, which keeps the `__session` cookie fresh.
- * - The sign-in form ([data-clerk-sign-in]): email + password to Clerk, activate the session, go to `next`.
- * - The sign-out page ([data-clerk-sign-out]): end the Clerk session, then go to the sign-in page.
+ * - Signed-in pages (<body data-clerk-session>, and /api/docs/): load ClerkJS, which keeps the `__session` cookie fresh.
+ * - The sign-in form ([data-clerk-sign-in]): Clerk.client.signIn.create({identifier, password}), then
+ *   Clerk.setActive({session}) and `next`.
+ * - The sign-out page ([data-clerk-sign-out]): end the Clerk session (staying on our page), then the sign-in page.
+ * - "Forgot password?" ([data-clerk-reset]): Clerk's reset_password_email_code flow: signIn.create({strategy,
+ *   identifier}) mails a code; signIn.attemptFirstFactor({strategy, code, password}) sets the new password and
+ *   signs in.
  */
 (function () {
   "use strict";
 
   var RESUME_KEY = "auth:resumed-at";
-  var loading = null;
-
-  function clerkReady() {
-    if (loading) return loading;
-    loading = new Promise(function (resolve, reject) {
-      function start() {
-        if (!window.Clerk) {
-          reject(new Error("The sign-in service could not be reached. Check your connection and reload the page."));
-          return;
-        }
-        window.Clerk.load().then(function () { resolve(window.Clerk); }, reject);
-      }
-      if (window.Clerk || document.readyState === "complete") start();
-      else window.addEventListener("load", start, { once: true });
-    });
-    return loading;
-  }
-
-  function messageOf(err) {
-    var first = err && err.errors && err.errors[0];
-    if (first) return first.longMessage || first.message || "Sign-in failed.";
-    return (err && err.message) || "Something went wrong. Try again.";
-  }
+  var AC = window.AppClerk;
 
   function show(el, text) {
     if (!el) return;
@@ -41,39 +21,37 @@
     el.hidden = !text;
   }
 
-  function clearSessionCookie() {
-    document.cookie = "__session=; Max-Age=0; path=/; SameSite=Lax";
+  function activate(clerk, attempt, next) {
+    if (attempt.status !== "complete" || !attempt.createdSessionId) {
+      throw new Error("This account needs another sign-in step that this page does not support yet. Contact your administrator.");
+    }
+    return clerk.setActive({ session: attempt.createdSessionId }).then(function () {
+      window.sessionStorage.setItem(RESUME_KEY, String(Date.now()));
+      window.location.assign(next);
+    });
   }
 
   function initSignIn(form) {
     var next = form.getAttribute("data-next") || "/dashboard/";
     var button = form.querySelector("button[type=submit]");
-    var label = button ? button.textContent : "";
     var errorBox = document.getElementById("sign-in-error");
     var statusBox = document.getElementById("sign-in-status");
 
-    function busy(on) {
-      if (!button) return;
-      button.disabled = on;
-      button.setAttribute("aria-busy", on ? "true" : "false");
-      button.textContent = on ? button.getAttribute("data-busy-label") || label : label;
-    }
-
     // Already signed in to Clerk (the 60-second session token in our cookie had run out): refresh it and go on.
     // Only once in a short while, so a session this app refuses cannot bounce the browser back and forth.
-    clerkReady().then(function (clerk) {
-      if (!clerk.session) return;
+    AC.ready().then(function (clerk) {
+      if (!clerk.session) return null;
       var last = Number(window.sessionStorage.getItem(RESUME_KEY) || 0);
       if (Date.now() - last < 15000) {
         show(errorBox, "This app did not accept your session. Sign in again; if this keeps happening, contact your administrator.");
-        return clerk.signOut();
+        return AC.signOut(clerk);
       }
       window.sessionStorage.setItem(RESUME_KEY, String(Date.now()));
       show(statusBox, "You are already signed in. Taking you back…");
-      busy(true);
+      AC.busy(button, true);
       return clerk.session.getToken().then(function () { window.location.replace(next); });
     }).catch(function (err) {
-      show(errorBox, messageOf(err));
+      show(errorBox, AC.message(err));
     });
 
     form.addEventListener("submit", function (event) {
@@ -86,24 +64,82 @@
         (identifier ? form.elements.password : form.elements.email).focus();
         return;
       }
-      busy(true);
-      clerkReady()
+      AC.busy(button, true);
+      AC.ready()
         .then(function (clerk) {
-          return clerk.client.signIn.create({ identifier: identifier, password: password }).then(function (signIn) {
-            if (signIn.status !== "complete") {
-              throw new Error("This account needs another sign-in step that this page does not support yet.");
-            }
-            return clerk.setActive({ session: signIn.createdSessionId });
-          });
-        })
-        .then(function () {
-          window.sessionStorage.setItem(RESUME_KEY, String(Date.now()));
-          window.location.assign(next);
+          return clerk.client.signIn
+            .create({ identifier: identifier, password: password })
+            .then(function (signIn) { return activate(clerk, signIn, next); });
         })
         .catch(function (err) {
-          busy(false);
-          show(errorBox, messageOf(err));
+          AC.busy(button, false);
+          show(errorBox, AC.message(err, "Sign-in failed."));
           form.elements.password.select();
+        });
+    });
+  }
+
+  function initReset(root) {
+    var next = root.getAttribute("data-next") || "/dashboard/";
+    var emailForm = root.querySelector('[data-step="email"]');
+    var codeForm = root.querySelector('[data-step="code"]');
+    var signIn = null;
+
+    function setError(form, text) { show(form.querySelector("[data-error]"), text); }
+
+    function sendCode(clerk, identifier) {
+      return clerk.client.signIn
+        .create({ strategy: "reset_password_email_code", identifier: identifier })
+        .then(function (created) { signIn = created; });
+    }
+
+    emailForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      setError(emailForm, "");
+      var identifier = emailForm.elements.email.value.trim();
+      if (!identifier || identifier.indexOf("@") < 1) {
+        setError(emailForm, "Enter the email address of your account.");
+        emailForm.elements.email.focus();
+        return;
+      }
+      var button = emailForm.querySelector("button[type=submit]");
+      AC.busy(button, true);
+      AC.ready()
+        .then(function (clerk) { return sendCode(clerk, identifier); })
+        .then(function () {
+          codeForm.querySelector("[data-sent-to]").textContent = identifier;
+          emailForm.hidden = true;
+          codeForm.hidden = false;
+          codeForm.elements.code.focus();
+        })
+        .catch(function (err) { setError(emailForm, AC.message(err)); })
+        .then(function () { AC.busy(button, false); });
+    });
+
+    codeForm.querySelector("[data-change-email]").addEventListener("click", function () {
+      codeForm.hidden = true;
+      emailForm.hidden = false;
+      emailForm.elements.email.focus();
+    });
+
+    codeForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      setError(codeForm, "");
+      var code = codeForm.elements.code.value.trim();
+      var password = codeForm.elements.password.value;
+      if (!code) return setError(codeForm, "Enter the code from the email.");
+      if (password.length < 8) return setError(codeForm, "Choose a new password of at least 8 characters.");
+      var button = codeForm.querySelector("button[type=submit]");
+      AC.busy(button, true);
+      AC.ready()
+        .then(function (clerk) {
+          return signIn
+            .attemptFirstFactor({ strategy: "reset_password_email_code", code: code, password: password })
+            .then(function (attempt) { return activate(clerk, attempt, next); });
+        })
+        .catch(function (err) {
+          AC.busy(button, false);
+          setError(codeForm, AC.message(err));
         });
     });
   }
@@ -111,11 +147,11 @@
   function initSignOut(el) {
     var target = el.getAttribute("data-redirect") || "/sign-in/";
     window.sessionStorage.removeItem(RESUME_KEY);
-    clerkReady()
-      .then(function (clerk) { return clerk.session || clerk.user ? clerk.signOut() : null; })
+    AC.ready()
+      .then(function (clerk) { return clerk.session || clerk.user ? AC.signOut(clerk) : null; })
       .catch(function () { /* our cookie is gone either way; the sign-in page starts clean */ })
       .then(function () {
-        clearSessionCookie();
+        AC.clearSessionCookie();
         window.location.replace(target);
       });
   }
@@ -123,10 +159,12 @@
   function init() {
     var signIn = document.querySelector("[data-clerk-sign-in]");
     var signOut = document.querySelector("[data-clerk-sign-out]");
+    var reset = document.querySelector("[data-clerk-reset]");
     if (signOut) initSignOut(signOut);
     else if (signIn) initSignIn(signIn);
-    else if (document.body.hasAttribute("data-clerk-session")) {
-      clerkReady().catch(function () { /* the page works without it until the session token runs out */ });
+    else if (reset) initReset(reset);
+    else if (document.querySelector("[data-clerk-session]")) {
+      AC.ready().catch(function () { /* the page works without it until the session token runs out */ });
     }
   }
 

@@ -1,10 +1,13 @@
 /*
- * /internal/accept-invite/: a staff invitation's ticket sign-up, with documented ClerkJS calls only:
+ * /internal/accept-invite/: a staff invitation's ticket sign-up on Clerk's own ClerkJS (via static/core/clerk.js):
  *   Clerk.client.signUp.create({strategy: "ticket", ticket, password, firstName, lastName, phoneNumber})
- *   Clerk.setActive({session}) → /internal/
- * No SMS code: the ticket proves the email, and staff skip phone verification. Clerk's ticket errors become
- * explanations (expired, revoked, used); its field errors show next to the field (error.meta.paramName).
- * The ticket is read from this page's URL and sent to Clerk only.
+ *   → "complete": Clerk.setActive({session}) → /internal/
+ *   → "missing_requirements" for the phone (an instance that verifies phones at sign-up): the SMS code step in
+ *     place (static/accounts/sign_up_phone.js), then the same.
+ * The instance docs/deployment.md describes collects the phone at sign-up without verifying it: the ticket proves
+ * the email, and staff need no SMS code. Clerk's ticket errors become explanations (expired, revoked, used); its
+ * field errors show next to the field (error.meta.paramName). The ticket is read from this page's URL and sent to
+ * Clerk only.
  */
 (function () {
   "use strict";
@@ -12,24 +15,13 @@
   var root = document.querySelector("[data-staff-accept]");
   if (!root) return;
   document.body.removeAttribute("data-clerk-session");
+  var AC = window.AppClerk;
 
   var ticket = new URLSearchParams(window.location.search).get("__clerk_ticket") || "";
   var status = root.getAttribute("data-status") || "sign_up";
   var next = root.getAttribute("data-next") || "/internal/";
   var form = document.getElementById("staff-sign-up");
   var FIELDS = ["first_name", "last_name", "phone_number", "password"];
-  var PROBLEMS = { ticket_expired_code: "expired", revoked_invitation: "revoked", ticket_invalid_code: "used" };
-
-  function clerkReady() {
-    return new Promise(function (resolve, reject) {
-      function start() {
-        if (!window.Clerk) return reject(new Error("The sign-in service could not be reached. Reload the page."));
-        window.Clerk.load().then(function () { resolve(window.Clerk); }, reject);
-      }
-      if (window.Clerk || document.readyState === "complete") start();
-      else window.addEventListener("load", start, { once: true });
-    });
-  }
 
   function panel(name) {
     root.querySelectorAll("[data-panel]").forEach(function (el) {
@@ -40,18 +32,10 @@
     if (target) target.focus();
   }
 
-  function firstError(err) { return (err && err.errors && err.errors[0]) || null; }
-
-  function messageOf(err) {
-    var first = firstError(err);
-    if (first) return first.longMessage || first.message || "Clerk refused the request.";
-    return (err && err.message) || "Something went wrong. Try again.";
-  }
-
   function showError(err) {
-    var first = firstError(err);
-    if (first && PROBLEMS[first.code]) return panel(PROBLEMS[first.code]);
-    root.querySelector("[data-error-text]").textContent = messageOf(err);
+    var problem = AC.ticketProblem(err);
+    if (problem) return panel(problem);
+    root.querySelector("[data-error-text]").textContent = AC.message(err);
     panel("error");
   }
 
@@ -82,17 +66,21 @@
     var errors = {};
     if (!v.firstName) errors.first_name = "Enter your first name.";
     if (!v.lastName) errors.last_name = "Enter your last name.";
-    if (!/^\+[0-9][0-9 ()-]{6,20}$/.test(v.phoneNumber)) errors.phone_number = "Enter the number with + and the country code, e.g. +1 415 555 0100.";
+    if (!/^\+[0-9]{7,18}$/.test(v.phoneNumber)) errors.phone_number = "Enter the number with + and the country code, e.g. +1 415 555 0100.";
     if (!v.password) errors.password = "Choose a password.";
     else if (v.password.length < 8) errors.password = "Use at least 8 characters.";
     return errors;
   }
 
-  function busy(button, on) {
-    if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.textContent);
-    button.disabled = on;
-    button.setAttribute("aria-busy", on ? "true" : "false");
-    button.textContent = on ? button.getAttribute("data-busy-label") : button.getAttribute("data-label");
+  function complete(clerk, signUp) {
+    if (window.SignUpPhone.applies(signUp)) {
+      return window.SignUpPhone.finish(root, signUp).then(function (done) { return complete(clerk, done); });
+    }
+    if (signUp.status !== "complete" || !signUp.createdSessionId) {
+      throw new Error("Your account needs a step this page does not support. Sign in to continue.");
+    }
+    panel("done");
+    return clerk.setActive({ session: signUp.createdSessionId }).then(function () { window.location.assign(next); });
   }
 
   function submit(event) {
@@ -106,34 +94,25 @@
       password: form.elements.password.value,
     };
     if (showFieldErrors(localErrors(values))) return;
-    busy(button, true);
-    clerkReady()
+    AC.busy(button, true);
+    AC.ready()
       .then(function (clerk) {
         return clerk.client.signUp
           .create({
             strategy: "ticket", ticket: ticket, password: values.password,
             firstName: values.firstName, lastName: values.lastName, phoneNumber: values.phoneNumber,
           })
-          .then(function (signUp) {
-            if (signUp.status !== "complete" || !signUp.createdSessionId) {
-              throw new Error("Your account needs a step this page does not support. Sign in to continue.");
-            }
-            panel("done");
-            return clerk.setActive({ session: signUp.createdSessionId }).then(function () { window.location.assign(next); });
+          .then(function (signUp) { return complete(clerk, signUp); }, function (err) {
+            AC.busy(button, false);
+            var first = AC.firstError(err);
+            var field = first && first.meta && first.meta.paramName;
+            if (AC.ticketProblem(err) && FIELDS.indexOf(field) < 0) return panel(AC.ticketProblem(err));
+            if (first && first.code === "form_identifier_exists" && field === "email_address") return panel("has-account");
+            if (!showFieldErrors(AC.fieldErrors(err, FIELDS))) setFormError(AC.message(err));
+            return null;
           });
       })
-      .catch(function (err) {
-        busy(button, false);
-        var first = firstError(err);
-        if (first && PROBLEMS[first.code] && !(first.meta && FIELDS.indexOf(first.meta.paramName) >= 0)) return panel(PROBLEMS[first.code]);
-        if (first && first.code === "form_identifier_exists" && first.meta && first.meta.paramName === "email_address") return panel("has-account");
-        var errors = {};
-        (err && err.errors ? err.errors : []).forEach(function (e) {
-          var name = e.meta && e.meta.paramName;
-          if (FIELDS.indexOf(name) >= 0 && !errors[name]) errors[name] = e.longMessage || e.message;
-        });
-        if (!showFieldErrors(errors)) setFormError(messageOf(err));
-      });
+      .catch(function (err) { AC.busy(button, false); showError(err); });
   }
 
   function init() {
@@ -141,11 +120,13 @@
     if (!ticket) return panel("missing");
     form.addEventListener("submit", submit);
     form.addEventListener("input", function (event) { if (FIELDS.indexOf(event.target.name) >= 0) setFieldError(event.target.name, ""); });
-    clerkReady()
+    AC.ready()
       .then(function (clerk) {
         if (status === "sign_in") return panel("has-account");
-        if (clerk.user) return clerk.signOut().then(function () { panel("sign-up"); });
+        // Someone else's session in this browser: end it (staying here) so the new account starts clean.
+        if (clerk.user) return AC.signOut(clerk).then(function () { panel("sign-up"); });
         panel("sign-up");
+        return null;
       })
       .catch(showError);
   }

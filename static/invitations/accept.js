@@ -1,15 +1,17 @@
 /*
- * /accept-invite/: Clerk's invitation ticket flow, run with documented ClerkJS calls only, so the page works the
- * same against real Clerk and against the Clerk emulator.
+ * /accept-invite/: Clerk's invitation ticket flow on Clerk's own ClerkJS (through static/core/clerk.js), so the page
+ * works the same against real Clerk and against the Clerk emulator.
  *
  *   __clerk_status=sign_up  → a form; Clerk.client.signUp.create({strategy: "ticket", ticket, firstName, lastName,
  *                              password})
  *   __clerk_status=sign_in  → a "Join" button, then Clerk.client.signIn.create({strategy: "ticket", ticket})
  *                             (never on load: an email link scanner that runs scripts must not accept for them)
  *   __clerk_status=complete → already a member: on to the dashboard
- * then Clerk.setActive({session}) and the dashboard.
+ * then Clerk.setActive({session}) and the dashboard. A sign-up Clerk answers "missing_requirements" for its phone
+ * number (an instance that requires or verifies phones at sign-up) finishes the phone step in place
+ * (static/accounts/sign_up_phone.js); our own /onboarding/phone/ follows for everyone else.
  *
- * Someone signed in as ANOTHER account is offered "Sign out and continue" (Clerk.signOut()) instead of a ticket
+ * Someone signed in as ANOTHER account is offered "Sign out and continue" (signed out, staying here) instead of a ticket
  * that silently does nothing (clerk/javascript#8044). Someone signed in as the invited account is signed out
  * quietly and joins with the ticket. Clerk's ticket errors become clear messages (expired, revoked, already used),
  * and its field errors show beside the fields (error.meta.paramName).
@@ -31,45 +33,12 @@
   var inviteEmail = (root.getAttribute("data-email") || "").toLowerCase();
   var next = root.getAttribute("data-next") || "/dashboard/";
   var form = document.getElementById("accept-sign-up");
+  var AC = window.AppClerk;
 
-  // Clerk error code → the panel that explains it.
-  var PROBLEM_PANELS = {
-    ticket_expired_code: "expired",
-    revoked_invitation: "revoked",
-    ticket_invalid_code: "used",
-  };
   var FORM_FIELDS = ["first_name", "last_name", "password"]; // Clerk's meta.paramName = our input's name
   var MEMBERSHIP_WAIT_MS = 8000;
 
   // ------------------------------------------------------------------------------------------- helpers
-  var loading = null;
-
-  function clerkReady() {
-    if (loading) return loading;
-    loading = new Promise(function (resolve, reject) {
-      function start() {
-        if (!window.Clerk) {
-          reject(new Error("The sign-in service could not be reached. Check your connection and reload the page."));
-          return;
-        }
-        window.Clerk.load().then(function () { resolve(window.Clerk); }, reject);
-      }
-      if (window.Clerk || document.readyState === "complete") start();
-      else window.addEventListener("load", start, { once: true });
-    });
-    return loading;
-  }
-
-  function firstError(err) {
-    return (err && err.errors && err.errors[0]) || null;
-  }
-
-  function messageOf(err) {
-    var first = firstError(err);
-    if (first) return first.longMessage || first.message || "Clerk refused the request.";
-    return (err && err.message) || "Something went wrong. Try again.";
-  }
-
   function panel(name) {
     var shown = null;
     root.querySelectorAll("[data-panel]").forEach(function (el) {
@@ -82,31 +51,26 @@
     if (target) target.focus();
   }
 
-  function busy(button, on) {
-    if (!button) return;
-    if (!button.hasAttribute("data-label")) button.setAttribute("data-label", button.textContent);
-    button.disabled = on;
-    button.setAttribute("aria-busy", on ? "true" : "false");
-    button.textContent = on ? button.getAttribute("data-busy-label") : button.getAttribute("data-label");
-  }
-
   function primaryEmail(user) {
     var address = user && user.primaryEmailAddress;
     return String((address && (address.emailAddress || address)) || "").toLowerCase();
   }
 
   function showError(err) {
-    var first = firstError(err);
-    if (first && PROBLEM_PANELS[first.code]) {
-      panel(PROBLEM_PANELS[first.code]);
+    var problem = AC.ticketProblem(err);
+    if (problem) {
+      panel(problem);
       return;
     }
-    root.querySelector("[data-error-text]").textContent = messageOf(err);
+    root.querySelector("[data-error-text]").textContent = AC.message(err);
     panel("error");
   }
 
   // ------------------------------------------------------------------------------------------- the flow
   function finish(clerk, attempt) {
+    if (window.SignUpPhone.applies(attempt)) {
+      return window.SignUpPhone.finish(root, attempt).then(function (done) { return finish(clerk, done); });
+    }
     if (attempt.status !== "complete" || !attempt.createdSessionId) {
       throw new Error("Your account needs another step that this page does not support yet. Sign in to continue.");
     }
@@ -175,7 +139,7 @@
     if (clerk.user) {
       if (inviteEmail && primaryEmail(clerk.user) === inviteEmail) {
         // Already signed in as the invited account: a ticket sign-in over an active session may do nothing.
-        return clerk.signOut().then(function () { return confirmJoin(clerk); });
+        return AC.signOut(clerk).then(function () { return confirmJoin(clerk); });
       }
       return offerSwitch(clerk);
     }
@@ -249,14 +213,14 @@
         password: form.elements.password.value,
       };
       if (showFieldErrors(localErrors(values))) return;
-      busy(button, true);
-      clerkReady()
+      AC.busy(button, true);
+      AC.ready()
         .then(function (clerk) {
           var params = { strategy: "ticket", ticket: ticket, firstName: values.firstName, lastName: values.lastName, password: values.password };
           return clerk.client.signUp.create(params).then(
             function (signUp) { return finish(clerk, signUp); },
             function (err) {
-              var first = firstError(err);
+              var first = AC.firstError(err);
               // The email has an account after all (made since the link was sent): join by signing in instead.
               if (first && first.code === "form_identifier_exists" && first.meta && first.meta.paramName === "email_address") {
                 return join(clerk);
@@ -266,18 +230,13 @@
           );
         })
         .catch(function (err) {
-          busy(button, false);
-          var first = firstError(err);
-          if (first && PROBLEM_PANELS[first.code] && !(first.meta && FORM_FIELDS.indexOf(first.meta.paramName) >= 0)) {
-            panel(PROBLEM_PANELS[first.code]);
+          AC.busy(button, false);
+          var first = AC.firstError(err);
+          if (AC.ticketProblem(err) && !(first.meta && FORM_FIELDS.indexOf(first.meta.paramName) >= 0)) {
+            panel(AC.ticketProblem(err));
             return;
           }
-          var fieldErrors = {};
-          (err && err.errors ? err.errors : []).forEach(function (e) {
-            var name = e.meta && e.meta.paramName;
-            if (FORM_FIELDS.indexOf(name) >= 0 && !fieldErrors[name]) fieldErrors[name] = e.longMessage || e.message;
-          });
-          if (!showFieldErrors(fieldErrors)) setFormError(messageOf(err));
+          if (!showFieldErrors(AC.fieldErrors(err, FORM_FIELDS))) setFormError(AC.message(err));
         });
     });
   }
@@ -289,16 +248,16 @@
     initForm();
     root.querySelector('[data-action="switch-account"]').addEventListener("click", function (event) {
       var button = event.currentTarget;
-      busy(button, true);
-      clerkReady()
+      AC.busy(button, true);
+      AC.ready()
         .then(function (clerk) {
           // The click on "Sign out and continue" is the person's consent: an existing account joins right away.
-          return clerk.signOut().then(function () { return status === "sign_in" ? join(clerk) : proceed(clerk); });
+          return AC.signOut(clerk).then(function () { return status === "sign_in" ? join(clerk) : proceed(clerk); });
         })
         .catch(showError)
-        .then(function () { busy(button, false); });
+        .then(function () { AC.busy(button, false); });
     });
-    clerkReady().then(start).catch(showError);
+    AC.ready().then(start).catch(showError);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

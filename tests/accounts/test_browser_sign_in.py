@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from accounts import clerk
 from accounts.models import Workspace
 from accounts.roles import WorkspaceRole
+from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 from tests.browser import launch, require_chromium
 
@@ -20,11 +22,12 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def app_url(live_server: Any, settings: Any, clerk_gateway: Emulator) -> str:
+def app_url(live_server: Any, settings: Any, clerk_gateway: Emulator, clerk_emulator_server: EmulatorServer) -> str:
     """The live server's URL; tokens ClerkJS mints there carry it as `azp`, so it is the authorized party."""
     require_chromium()
     settings.CLERK_AUTHORIZED_PARTIES = [live_server.url]
-    settings.CLERK_FRONTEND_API_URL = ""  # located through the publishable key, as in production
+    # The emulator's Frontend API is plain http: {% clerk_js %} hands it to ClerkJS as data-clerk-proxy-url.
+    settings.CLERK_FRONTEND_API_URL = clerk_emulator_server.url
     return str(live_server.url)
 
 
@@ -106,4 +109,116 @@ def test_sign_in_follows_a_safe_next_only(app_url: str, clerk_session: Callable[
         sign_in(page, "bo@example.com", PASSWORD)
         page.wait_for_url(f"{app_url}/dashboard/")
         expect(page.locator("main")).to_contain_text("bo@example.com")
+        browser.close()
+
+
+def test_forgot_password_resets_through_clerks_email_code_and_signs_in(
+    app_url: str, clerk_gateway: Emulator, clerk_session: Callable[..., Any]
+) -> None:
+    clerk_session(email="cy@example.com", password=PASSWORD, first_name="Cy", last_name="Ng")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{app_url}/sign-in/?next=%2Fdashboard%2F")
+        page.click("text=Forgot password?")
+        page.wait_for_url(f"{app_url}/sign-in/forgot/*")
+        page.fill("#reset-email", "cy@example.com")
+        page.click("#reset-send")
+        expect(page.locator("#reset-code-form")).to_be_visible()
+        expect(page.locator("[data-sent-to]")).to_have_text("cy@example.com")
+        mail = [m for m in clerk_gateway.messages if m.kind == "email" and m.to == "cy@example.com" and m.code]
+        assert mail, "Clerk's reset code is in the emulator's mailbox"
+
+        # A wrong code: Clerk's message, and the form stays usable.
+        page.fill("#reset-code", "000000" if mail[-1].code != "000000" else "111111")
+        page.fill("#reset-password", "a-brand-new-password")
+        page.click("#reset-submit")
+        expect(page.locator("#reset-code-form [data-error]")).to_be_visible()
+        expect(page.locator("#reset-submit")).to_be_enabled()
+
+        page.fill("#reset-code", mail[-1].code or "")
+        page.click("#reset-submit")
+        page.wait_for_url(f"{app_url}/dashboard/")
+        expect(page.locator("main")).to_contain_text("cy@example.com")
+        browser.close()
+    assert errors == []
+    # The new password is the one that works now.
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        page.goto(f"{app_url}/sign-in/")
+        sign_in(page, "cy@example.com", PASSWORD)
+        expect(page.locator("#sign-in-error")).to_be_visible()
+        sign_in(page, "cy@example.com", "a-brand-new-password")
+        page.wait_for_url(f"{app_url}/dashboard/")
+        browser.close()
+
+
+def test_the_account_page_changes_name_password_and_phone_in_clerk(
+    app_url: str, clerk_gateway: Emulator, clerk_session: Callable[..., Any]
+) -> None:
+    session = clerk_session(email="di@example.com", password=PASSWORD, first_name="Di", last_name="Old")
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{app_url}/sign-in/?next=%2Faccount%2F")
+        sign_in(page, "di@example.com", PASSWORD)
+        page.wait_for_url(f"{app_url}/account/")
+
+        page.fill("#account-last-name", "New")
+        page.click("#account-name button[type=submit]")
+        expect(page.locator("#account-name [data-saved]")).to_be_visible()
+        assert clerk.get_user(session.clerk_user.id).last_name == "New"
+
+        page.fill("#account-current-password", "not-my-password")
+        page.fill("#account-new-password", "another-good-password")
+        page.click("#account-password button[type=submit]")
+        expect(
+            page.locator("#account-password [data-error-for=current_password], #account-password [data-form-error]")
+        ).to_be_visible()
+        page.fill("#account-current-password", PASSWORD)
+        page.fill("#account-new-password", "another-good-password")
+        page.click("#account-password button[type=submit]")
+        expect(page.locator("#account-password [data-saved]")).to_be_visible()
+
+        page.fill("#account-phone-number", "+1 415 555 0142")
+        page.click("#account-phone button[type=submit]")
+        expect(page.locator("#account-phone-code")).to_be_visible()
+        code = next(m.code for m in reversed(clerk_gateway.messages) if m.kind == "sms" and m.to == "+14155550142")
+        page.fill("#account-phone-code-input", code or "")
+        page.click("#account-phone-code button[type=submit]")
+        expect(page.locator("[data-phone-saved]")).to_be_visible()
+        expect(page.locator("[data-phone-current]")).to_contain_text("+14155550142")
+        user = clerk.get_user(session.clerk_user.id)
+        assert user.phone_number == "+14155550142"
+        assert user.phone_verified
+        browser.close()
+    assert errors == []
+
+
+def test_a_session_outlives_its_token_and_acts_after_the_background_refresh(
+    app_url: str, clerk_session: Callable[..., Any]
+) -> None:
+    """Clerk's session tokens live 60 s; ClerkJS on the page refreshes `__session` in the background."""
+    clerk_session(email="ed@example.com", password=PASSWORD)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        page.goto(f"{app_url}/sign-in/")
+        sign_in(page, "ed@example.com", PASSWORD)
+        page.wait_for_url(f"{app_url}/dashboard/")
+        first = session_cookie(page)
+        assert first
+        page.wait_for_timeout(70_000)  # past the first token's `exp`
+        refreshed = session_cookie(page)
+        assert refreshed
+        assert refreshed != first
+        # A server-rendered page accepts only a valid token: no detour through /sign-in/.
+        page.goto(f"{app_url}/account/")
+        expect(page).to_have_url(f"{app_url}/account/")
+        expect(page.locator("h1")).to_have_text("Your account")
         browser.close()

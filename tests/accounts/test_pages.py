@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.defaults import server_error
 
 from accounts import clerk
-from accounts.clerk_frontend import clerk_js_url, frontend_api_host, frontend_api_url
+from accounts.clerk_frontend import clerk_js_url, clerk_script, frontend_api_host, frontend_api_url, proxy_url
 from accounts.models import User, Workspace
 from accounts.roles import Role, WorkspaceRole
 from accounts.services import user_upsert_from_clerk, workspace_link_from_clerk, workspace_member_ensure
@@ -31,8 +31,9 @@ SignIn = Callable[..., User]
 
 @pytest.fixture
 def clerk_settings(settings: Any, clerk_gateway: Emulator) -> Emulator:
-    """The emulator the app points at (tests/conftest.py), with ClerkJS located through the publishable key."""
-    settings.CLERK_FRONTEND_API_URL = ""
+    """The emulator the app points at (tests/conftest.py), its plain-http Frontend API named as the demo names it."""
+    settings.CLERK_FRONTEND_API_URL = clerk_gateway.base_url
+    settings.CLERK_PROXY_URL = ""
     return clerk_gateway
 
 
@@ -77,7 +78,9 @@ class TestSignInPage:
         html = response.content.decode()
         assert 'data-clerk-sign-in data-next="/dashboard/"' in html
         assert f'data-clerk-publishable-key="{clerk_settings.publishable_key}"' in html
+        assert f'data-clerk-proxy-url="{clerk_settings.base_url}"' in html
         assert f'src="{clerk_settings.base_url}/npm/@clerk/clerk-js@6/dist/clerk.browser.js"' in html
+        assert 'href="/sign-in/forgot/"' in html
         assert 'type="password"' in html
         assert "no-store" in response["Cache-Control"]
         assert response["Referrer-Policy"] == "same-origin"
@@ -177,6 +180,64 @@ class TestSignOut:
 
 
 # --------------------------------------------------------------------------- dashboard
+class TestForgotPassword:
+    def test_renders_both_steps_with_clerkjs_and_keeps_a_safe_next(
+        self, client: Client, clerk_settings: Emulator
+    ) -> None:
+        response = client.get("/sign-in/forgot/", {"next": "/settings/"})
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'data-clerk-reset data-next="/settings/"' in html
+        assert 'data-step="email"' in html
+        assert 'data-step="code" hidden' in html
+        assert "clerk.browser.js" in html
+        assert "no-store" in response["Cache-Control"]
+
+    def test_an_unsafe_next_becomes_the_dashboard(self, client: Client, clerk_settings: Emulator) -> None:
+        response = client.get("/sign-in/forgot/", {"next": "https://evil.com/"})
+        assert response.context["next_url"] == "/dashboard/"
+
+    def test_the_sign_in_link_carries_next(self, client: Client, clerk_settings: Emulator) -> None:
+        html = client.get("/sign-in/", {"next": "/settings/"}).content.decode()
+        assert 'href="/sign-in/forgot/?next=%2Fsettings%2F"' in html
+
+
+class TestAccountPage:
+    def test_anonymous_is_sent_to_sign_in(self, client: Client) -> None:
+        response = client.get("/account/")
+        assert response.status_code == 302
+        assert response["Location"] == "/sign-in/?next=%2Faccount%2F"
+
+    def test_shows_the_three_forms_with_the_current_name(self, client: Client, sign_in: SignIn) -> None:
+        sign_in(client, email="ann@example.com", first_name="Ann", last_name="Lee")
+        response = client.get("/account/")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'id="account-first-name" name="first_name"' in html
+        assert 'value="Ann"' in html
+        assert 'id="account-password"' in html
+        assert 'id="account-phone"' in html
+        assert "accounts/account.js" in html
+        assert "clerk.browser.js" in html
+        assert 'href="/account/"' in html  # from the user menu
+
+
+class TestApiDocs:
+    def test_swagger_ui_is_served_from_the_installed_sidecar_and_loads_clerkjs(
+        self, client: Client, clerk_settings: Emulator
+    ) -> None:
+        response = client.get("/api/docs/")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+        assert "cdn.jsdelivr.net" not in html
+        assert "@latest" not in html
+        assert f'data-clerk-publishable-key="{clerk_settings.publishable_key}"' in html
+        assert "core/clerk.js" in html
+        assert "accounts/auth.js" in html
+        assert "data-clerk-session" in html
+
+
 class TestDashboard:
     def test_anonymous_is_sent_to_sign_in_with_next(self, client: Client) -> None:
         response = client.get("/dashboard/")
@@ -303,17 +364,21 @@ class TestPageErrors:
 
 # --------------------------------------------------------------------------- ClerkJS location
 class TestFrontendApiUrl:
-    def test_derived_from_an_emulator_key(self, settings: Any) -> None:
+    def test_a_key_host_is_always_https_as_clerkjs_calls_it(self, settings: Any) -> None:
         settings.CLERK_FRONTEND_API_URL = ""
         settings.CLERK_PUBLISHABLE_KEY = encode_publishable_key("127.0.0.1:8787")
-        assert frontend_api_url() == "http://127.0.0.1:8787"
-        assert clerk_js_url() == "http://127.0.0.1:8787/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+        assert frontend_api_url() == "https://127.0.0.1:8787"
+        assert proxy_url() == ""
 
     def test_derived_from_a_clerk_key(self, settings: Any) -> None:
         settings.CLERK_FRONTEND_API_URL = ""
         settings.CLERK_PUBLISHABLE_KEY = "pk_test_ZXhhbXBsZS1hcHAtMTIuY2xlcmsuYWNjb3VudHMuZGV2JA"
         assert frontend_api_host(settings.CLERK_PUBLISHABLE_KEY) == "example-app-12.clerk.accounts.dev"
         assert frontend_api_url() == "https://example-app-12.clerk.accounts.dev"
+        assert clerk_js_url() == "https://example-app-12.clerk.accounts.dev/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+        script = clerk_script()
+        assert script is not None
+        assert script.proxy_url == ""
 
     def test_a_live_key_and_an_explicit_url(self, settings: Any) -> None:
         settings.CLERK_FRONTEND_API_URL = ""
@@ -321,6 +386,38 @@ class TestFrontendApiUrl:
         assert frontend_api_url() == "https://clerk.example.com"
         settings.CLERK_FRONTEND_API_URL = "https://clerk.other.example/"
         assert frontend_api_url() == "https://clerk.other.example"
+        assert proxy_url() == ""
+
+    def test_a_plain_http_frontend_api_is_reached_through_proxy_url(self, settings: Any) -> None:
+        settings.CLERK_PUBLISHABLE_KEY = encode_publishable_key("emulator.clerk.accounts.dev")
+        settings.CLERK_FRONTEND_API_URL = "http://127.0.0.1:8787/"
+        assert proxy_url() == "http://127.0.0.1:8787"
+        assert clerk_js_url() == "http://127.0.0.1:8787/npm/@clerk/clerk-js@6/dist/clerk.browser.js"
+
+    @pytest.mark.parametrize(
+        ("configured", "src"),
+        [
+            (
+                "https://app.example.com/__clerk/",
+                "https://app.example.com/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js",
+            ),
+            ("/__clerk", "/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js"),
+        ],
+    )
+    def test_clerk_proxy_url_loads_clerkjs_through_the_proxy(
+        self, client: Client, settings: Any, configured: str, src: str
+    ) -> None:
+        settings.CLERK_PUBLISHABLE_KEY = encode_publishable_key("clerk.example.com").replace("pk_test_", "pk_live_")
+        settings.CLERK_FRONTEND_API_URL = ""
+        settings.CLERK_PROXY_URL = configured
+        html = client.get("/sign-in/").content.decode()
+        assert f'data-clerk-proxy-url="{configured.rstrip("/")}"' in html
+        assert f'src="{src}"' in html
+
+    def test_a_proxy_url_that_is_neither_absolute_nor_a_path_is_refused(self, settings: Any) -> None:
+        settings.CLERK_PROXY_URL = "app.example.com/__clerk"
+        with pytest.raises(ImproperlyConfigured):
+            proxy_url()
 
     @pytest.mark.parametrize("key", ["sk_test_abc", "pk_test_!!!", "pk_test_" + "bm9kb2xsYXI", "pk_live_"])
     def test_a_bad_key_is_a_configuration_error(self, key: str) -> None:

@@ -52,7 +52,7 @@ def app_url(live_server: Any, settings: Any, clerk_gateway: Emulator, clerk_emul
     url = str(live_server.url)
     settings.APP_BASE_URL = url  # invitations' redirect_url: /accept-invite/ on this server
     settings.CLERK_AUTHORIZED_PARTIES = [url]
-    settings.CLERK_FRONTEND_API_URL = ""  # ClerkJS located through the publishable key, as in production
+    settings.CLERK_FRONTEND_API_URL = clerk_emulator_server.url  # plain http: reached through data-clerk-proxy-url
     settings.CLERK_WEBHOOK_SIGNING_SECRET = WEBHOOK_SECRET
     # A delivery an earlier test left in flight would hold up this test's webhooks (one delivery at a time).
     assert clerk_emulator_server.dispatcher.wait_idle(timeout=20), "the emulator is still delivering old webhooks"

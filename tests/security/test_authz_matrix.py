@@ -120,6 +120,8 @@ ROWS: list[Row] = [
     Row("sign-in/", "POST", lambda c, i: c.post("/sign-in/", {"email": "x@example.com"}), PUBLIC),
     Row("sign-out/", "GET", lambda c, i: c.get("/sign-out/"), PUBLIC),
     Row("sign-out/", "POST", lambda c, i: c.post("/sign-out/"), PUBLIC),
+    Row("sign-in/forgot/", "GET", lambda c, i: c.get("/sign-in/forgot/"), PUBLIC),
+    Row("account/", "GET", lambda c, i: c.get("/account/"), SIGNED_IN_PAGE),
     Row("dashboard/", "GET", lambda c, i: c.get("/dashboard/"), SIGNED_IN_PAGE),
     # ----------------------------------------------------------------- workspace settings pages (invitations/urls.py)
     Row("settings/", "GET", lambda c, i: c.get(f"/settings/?workspace={i.workspace}"), WS_PAGE_VIEW),
