@@ -23,8 +23,8 @@ from django.utils import timezone
 from accounts.tasks import apply_webhook_events
 from accounts.webhook_registry import handlers_for
 from core.audit import audit
-from core.text import without_nul
 from core.models import WebhookEvent
+from core.text import without_nul
 
 logger = logging.getLogger(__name__)
 
