@@ -69,8 +69,8 @@ def ticket_expired() -> ClerkAPIError:
     )
 
 
-def resolve_ticket(em: Emulator, ticket: str) -> records.OrganizationInvitation | records.Invitation:
-    """The pending invitation a ticket belongs to; any other state is refused."""
+def invitation_of_ticket(em: Emulator, ticket: str) -> records.OrganizationInvitation | records.Invitation:
+    """The invitation this instance issued ``ticket`` for, whatever its state (``ticket_invalid_code`` if none)."""
     try:
         claims = em.keys.decode(ticket, verify_exp=False)
     except jwt.PyJWTError:
@@ -86,6 +86,12 @@ def resolve_ticket(em: Emulator, ticket: str) -> records.OrganizationInvitation 
         invitation = None
     if invitation is None or invitation.url is None or ticket not in invitation.url:
         raise ticket_invalid()
+    return invitation
+
+
+def resolve_ticket(em: Emulator, ticket: str) -> records.OrganizationInvitation | records.Invitation:
+    """The pending invitation a ticket belongs to; any other state is refused."""
+    invitation = invitation_of_ticket(em, ticket)
     status = shapes.invitation_status(em, invitation)
     if status == "expired":
         raise ticket_expired()

@@ -34,3 +34,9 @@ def require_chromium() -> None:
 def launch(playwright: Any) -> Browser:
     browser: Browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     return browser
+
+
+def allow_app_origin(emulator: Any, origin: str) -> None:
+    """Let ClerkJS on ``origin`` (the live server) call the emulator's Frontend API with credentialed CORS."""
+    if origin not in emulator.allowed_origins:
+        emulator.allowed_origins.append(origin)

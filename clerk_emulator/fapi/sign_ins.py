@@ -240,9 +240,15 @@ def attempt_first_factor(call: Call, sign_in_id: str) -> dict[str, Any]:
         sign_in.first_factor_strategy, sign_in.first_factor_status = "password", "verified"
         _complete(call, sign_in, user)
     elif strategy == "reset_password_email_code" and sign_in.first_factor_strategy == strategy:
+        new_password = call.form.string("password")
+        if new_password is not None:
+            check_password(new_password)
         codes.check(call.em, sign_in.code, call.form.string("code", required=True) or "")
         sign_in.first_factor_status = "verified"
         sign_in.status = "needs_new_password"
+        if new_password is not None:
+            # Clerk's documented custom flow sends the new password with the code and gets a complete sign-in.
+            _set_new_password(call, sign_in, user, new_password)
     else:
         raise strategy_invalid()
     return _respond(call, sign_in)
@@ -257,8 +263,14 @@ def reset_password(call: Call, sign_in_id: str) -> dict[str, Any]:
             400, "sign_in_no_reset_password", "Not allowed", "Verify the reset code before setting a new password."
         )
     user = _user_of(em, sign_in)
-    password = call.form.string("password", required=True)
+    password = call.form.string("password", required=True) or ""
     check_password(password)
+    _set_new_password(call, sign_in, user, password)
+    return _respond(call, sign_in)
+
+
+def _set_new_password(call: Call, sign_in: Any, user: records.User, password: str) -> None:
+    em = call.em
     user.password = password
     touch(em, user)
     if call.form.boolean("sign_out_of_other_sessions", default=True):
@@ -267,4 +279,3 @@ def reset_password(call: Call, sign_in_id: str) -> dict[str, Any]:
                 end_session(em, get_session(em, session.id), "revoked")
     check_can_sign_in(user)
     _complete(call, sign_in, user)
-    return _respond(call, sign_in)

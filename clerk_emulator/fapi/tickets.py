@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from clerk_emulator import records
 from clerk_emulator.errors import ClerkAPIError
 from clerk_emulator.fapi.routing import Call, add_cors, route
-from clerk_emulator.invitations import resolve_ticket
+from clerk_emulator.invitations import invitation_of_ticket, resolve_ticket
 from clerk_emulator.state import Emulator
 from clerk_emulator.users import find_user_by_email
 
@@ -65,6 +65,14 @@ def accept_ticket(call: Call) -> Response:
         try:
             status, redirect_url = ticket_status(em, ticket)
         except ClerkAPIError as error:
+            # Clerk sends a used, revoked or expired ticket of its own to the redirect URL all the same; the sign-in
+            # or sign-up attempt there fails with the ticket code, so the app's accept page explains it.
+            try:
+                known = invitation_of_ticket(em, ticket)
+            except ClerkAPIError:
+                known = None
+            if known is not None and known.redirect_url and _is_web_url(known.redirect_url):
+                return _redirect(with_ticket(known.redirect_url, ticket, "sign_in"))
             title, hint = TICKET_PROBLEMS.get(error.code, TICKET_PROBLEMS["ticket_invalid_code"])
             return _ticket_page(400, title, hint, code=error.code)
         invitation = resolve_ticket(em, ticket)
@@ -74,10 +82,7 @@ def accept_ticket(call: Call) -> Response:
             else None
         )
     if redirect_url and _is_web_url(redirect_url):
-        response = Response(status=303, headers={"Location": with_ticket(redirect_url, ticket, status)})
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+        return _redirect(with_ticket(redirect_url, ticket, status))
     target = f" to join <strong>{html.escape(organization.name)}</strong>" if organization else ""
     action = "create your account" if status == "sign_up" else "sign in"
     return _ticket_page(
@@ -90,6 +95,13 @@ def accept_ticket(call: Call) -> Response:
         code=None,
         trusted_html=True,
     )
+
+
+def _redirect(location: str) -> Response:
+    response = Response(status=303, headers={"Location": location})
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _ticket_page(status: int, title: str, message: str, *, code: str | None, trusted_html: bool = False) -> Response:

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from clerk_emulator import records, shapes
-from clerk_emulator.sessions import get_session
+from clerk_emulator.sessions import get_session, mint_token
 from clerk_emulator.state import Emulator
 
 
@@ -155,7 +155,16 @@ def session(em: Emulator, record: records.Session) -> dict[str, Any]:
         "abandon_at": record.abandon_at,
         "last_active_at": record.last_active_at,
         "last_active_organization_id": record.last_active_organization_id,
-        "last_active_token": None,
+        # ClerkJS writes this token to the `__session` cookie as soon as it reads the client, and removes the cookie
+        # when it is null, so a live session always carries a fresh one (as Clerk's responses do).
+        "last_active_token": (
+            {
+                "object": "token",
+                "jwt": mint_token(em, record, azp=None, lifetime_s=em.settings.session_token_lifetime_s),
+            }
+            if is_live(em, record)
+            else None
+        ),
         "actor": None,
         "tasks": None,
         "public_user_data": shapes.public_user_data(em, record.user_id),

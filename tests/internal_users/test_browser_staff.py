@@ -98,7 +98,13 @@ def test_super_admin_invites_a_pm_who_joins_and_is_deactivated_reactivated_and_r
                 "long_message": "Phone number must be a valid phone number according to E.164 international standard.",
                 "meta": {"param_name": "phone_number"},
             }
-            headers = {"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"}
+            # Clerk answers ClerkJS's credentialed requests with the page's origin, never "*".
+            origin = route.request.headers.get("origin", "")
+            headers = {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Credentials": "true",
+                "Content-Type": "application/json",
+            }
             route.fulfill(status=422, headers=headers, body=json.dumps({"errors": [error]}))
 
         invitee.route("**/v1/client/sign_ups*", bad_phone)
