@@ -10,7 +10,6 @@ from io import StringIO
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -32,6 +31,7 @@ from internal_users import services as staff
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 from invitations import services as invitations
 from invitations.models import InvitationStatus, WorkspaceInvitation
+from tests.clerk_emulator.fapi_support import Browser
 from tests.conftest import ClerkSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,12 +159,12 @@ def _accept_staff_ticket(server: EmulatorServer, invitation: InternalInvitation)
     found = clerk.list_invitations(status="pending", query=invitation.email)
     url = next(item.url for item in found if item.id == invitation.clerk_invitation_id)
     ticket = parse_qs(urlsplit(url).query)["ticket"][0]
-    with httpx.Client(base_url=server.url, headers={"Origin": "http://testserver"}, timeout=10) as browser:
-        response = browser.post(
-            "/v1/client/sign_ups", json={"strategy": "ticket", "ticket": ticket, "password": "correct-horse-9"}
-        )
-        assert response.status_code == 200, response.text
-        return str(response.json()["response"]["created_user_id"])
+    browser = Browser(server.url, origin="http://testserver")
+    response = browser.call(
+        "POST", "/v1/client/sign_ups", json={"strategy": "ticket", "ticket": ticket, "password": "correct-horse-9"}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["response"]["created_user_id"])
 
 
 def test_staff_acceptance_without_a_webhook_is_found_by_sync(

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from django.core import mail
 from django.test import Client
@@ -29,6 +28,7 @@ from core.models import AuditEvent, WebhookEvent
 from internal_users import services
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver, new_msg_id
+from tests.clerk_emulator.fapi_support import Browser
 from tests.internal_users.factories import InternalInvitationFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,8 +84,9 @@ def accept_ticket(server: EmulatorServer, em: Emulator, row: InternalInvitation)
     """What /internal/accept-invite/ does in the browser: ``signUp.create`` with the ticket (Frontend API)."""
     assert row.clerk_invitation_id
     ticket = (em.invitations[row.clerk_invitation_id].url or "").split("ticket=", 1)[1]
-    response = httpx.post(
-        f"{server.url}/v1/client/sign_ups",
+    response = Browser(server.url, origin="http://testserver").call(
+        "POST",
+        "/v1/client/sign_ups",
         json={
             "strategy": "ticket",
             "ticket": ticket,
@@ -94,8 +95,6 @@ def accept_ticket(server: EmulatorServer, em: Emulator, row: InternalInvitation)
             "last_name": "Lee",
             "phone_number": "+15555550123",
         },
-        headers={"Origin": "http://testserver"},
-        timeout=10,
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
