@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from clerk_emulator import records, sessions
 from clerk_emulator.errors import ClerkAPIError, param_invalid, param_missing
+from clerk_emulator.fapi import wire
 from clerk_emulator.state import Emulator
 
 MAX_BODY_BYTES = 1_000_000
@@ -259,10 +260,14 @@ def route(path: str, *methods: str, needs_dev_browser: bool = True) -> Callable[
         endpoint = f"fapi.{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
 
         def serve(em: Emulator, request: Request, **args: Any) -> Response:
-            with em.lock:
-                call = Call.start(em, request, needs_dev_browser=needs_dev_browser)
-                result = handler(call, **args)
-                return result if isinstance(result, Response) else json_response(call, result)
+            token = wire.request_origin.set(request.headers.get("Origin") or None)
+            try:
+                with em.lock:
+                    call = Call.start(em, request, needs_dev_browser=needs_dev_browser)
+                    result = handler(call, **args)
+                    return result if isinstance(result, Response) else json_response(call, result)
+            finally:
+                wire.request_origin.reset(token)
 
         ROUTES[endpoint] = serve
         RULES.append(Rule(path, endpoint=endpoint, methods=list(methods)))

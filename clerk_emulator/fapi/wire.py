@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from typing import Any
 
 from clerk_emulator import records, shapes
@@ -140,6 +141,10 @@ def user(em: Emulator, record: records.User) -> dict[str, Any]:
     }
 
 
+# The page origin of the Frontend API request being answered: the ``azp`` of the tokens minted into its response.
+request_origin: ContextVar[str | None] = ContextVar("request_origin", default=None)
+
+
 def is_live(em: Emulator, session: records.Session) -> bool:
     owner = em.users.get(session.user_id)
     return session.status == "active" and owner is not None and not owner.banned
@@ -160,7 +165,9 @@ def session(em: Emulator, record: records.Session) -> dict[str, Any]:
         "last_active_token": (
             {
                 "object": "token",
-                "jwt": mint_token(em, record, azp=None, lifetime_s=em.settings.session_token_lifetime_s),
+                "jwt": mint_token(
+                    em, record, azp=request_origin.get(), lifetime_s=em.settings.session_token_lifetime_s
+                ),
             }
             if is_live(em, record)
             else None
