@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -358,6 +359,7 @@ def _message_json(m: records.Message) -> dict[str, Any]:
         "user_id": m.user_id,
         "created_at": m.created_at,
         "delivered_by_clerk": m.delivered_by_clerk,
+        "sender": m.sender,
     }
 
 
@@ -371,6 +373,36 @@ def _messages(em: Emulator, to: str | None) -> list[dict[str, Any]]:
 @route("/mail.json", "GET")
 def mail_json(em: Emulator, request: Request) -> Response:
     return _json(_messages(em, request.args.get("to")))
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+@route("/mail", "POST")
+def deliver_app_mail(em: Emulator, request: Request) -> Response:
+    """``{"to", "subject", "body_plain", "body_html"?}``: an email the application sent itself (its own branded
+    staff invitation, say), shown in this mailbox beside Clerk's so a demo has one inbox. The first link of the
+    plain text becomes the message's button."""
+    body = _body(request, {"to", "subject", "body_plain", "body_html"})
+    to = body.string("to", required=True, max_length=512) or ""
+    subject = body.string("subject", max_length=998) or ""
+    text = body.string("body_plain", max_length=MAX_CONTROL_BODY_BYTES) or ""
+    found = _LINK.search(text)
+    message = records.Message(
+        id=em.new_id("ema"),
+        kind="email",
+        slug="app",
+        to=to,
+        subject=subject,
+        body_plain=text,
+        body_html=body.string("body_html", max_length=MAX_CONTROL_BODY_BYTES) or "",
+        created_at=em.now_ms(),
+        delivered_by_clerk=False,
+        link=found.group(0).rstrip(".,;)") if found else None,
+        sender="app",
+    )
+    em.add_message(message)
+    return _json(_message_json(message), status=201)
 
 
 @route("/mail", "GET")
@@ -404,7 +436,12 @@ def mail_html(em: Emulator, request: Request) -> Response:
 
 
 def _message_card(m: dict[str, Any]) -> str:
-    if m["delivered_by_clerk"]:
+    if m["sender"] == "app":
+        badge = (
+            '<span class="badge ok" title="The application sent this email itself (SMTP in production)">'
+            "Sent by the app</span>"
+        )
+    elif m["delivered_by_clerk"]:
         badge = '<span class="badge ok" title="The template is delivered by Clerk">Sent by Clerk</span>'
     else:
         badge = (

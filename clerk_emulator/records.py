@@ -232,3 +232,4 @@ class Message:
     user_id: str | None = None
     link: str | None = None
     code: str | None = None
+    sender: str = "clerk"  # "app": an email the application sent itself, handed to this mailbox (demo only)

@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from clerk_emulator import bapi, clerk_js, control, fapi
@@ -129,6 +130,8 @@ class EmulatorApp:
         except NotFound:
             if request.method == "OPTIONS":
                 return fapi.preflight(self.em, request)
+            if request.path == "/" and request.method in {"GET", "HEAD"}:
+                return redirect("/__emulator/")  # a person following the demo's link gets the overview page
             return error_response(ClerkAPIError(404, "resource_not_found", "not found", "The resource was not found."))
         except MethodNotAllowed:
             if request.method == "OPTIONS":

@@ -46,3 +46,10 @@ if CLERK_EMULATOR_EMBEDDED:
     CLERK_WEBHOOK_SIGNING_SECRET = CLERK_WEBHOOK_SIGNING_SECRET or DEV_WEBHOOK_SIGNING_SECRET
     # The emulator's Frontend API is plain http: {% clerk_js %} points ClerkJS at it with data-clerk-proxy-url.
     CLERK_FRONTEND_API_URL = CLERK_FRONTEND_API_URL or f"http://{CLERK_EMULATOR_HOST}:{CLERK_EMULATOR_PORT}"
+    # The app's own emails (the branded staff invitation) go to the emulator's mailbox beside Clerk's.
+    MAILERS = {
+        "default": {
+            "BACKEND": "clerk_emulator.django_mail.EmulatorMailboxBackend",
+            "OPTIONS": {"mailbox_url": f"http://{CLERK_EMULATOR_HOST}:{CLERK_EMULATOR_PORT}/__emulator/mail"},
+        }
+    }

@@ -436,3 +436,34 @@ def test_mailbox_flags_messages_clerk_did_not_send(ctl: httpx.Client, sdk: Clerk
 def test_empty_mailbox(ctl: httpx.Client) -> None:
     assert ctl.get("/mail.json").json() == []
     assert "No messages" in ctl.get("/mail").text
+
+
+def test_app_mail_lands_in_the_mailbox_with_its_link_as_a_button(ctl: httpx.Client) -> None:
+    link = "http://127.0.0.1:8000/internal/accept-invite/?__clerk_ticket=abc&invitation_id=7"
+    text = f"You are invited to join the staff.\n\nAccept: {link}\n\nThe link expires in 7 days."
+    created = ctl.post("/mail", json={"to": "Staff@Example.com", "subject": "Join the staff", "body_plain": text})
+    assert created.status_code == 201, created.text
+    assert created.json()["link"] == link
+    [message] = ctl.get("/mail.json", params={"to": "staff@example.com"}).json()
+    assert (message["sender"], message["slug"], message["subject"]) == ("app", "app", "Join the staff")
+    page = ctl.get("/mail").text
+    assert "Sent by the app" in page
+    links = _Links()
+    links.feed(page)
+    assert link in links.hrefs
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"to": ""}, {"to": 5, "subject": "x"}, {"to": "a@example.com", "bcc": "b@example.com"}],
+)
+def test_app_mail_refuses_bad_bodies(ctl: httpx.Client, body: dict[str, Any]) -> None:
+    assert ctl.post("/mail", json=body).status_code in (400, 422)
+    assert ctl.get("/mail.json").json() == []
+
+
+def test_root_opens_the_overview(clerk_emulator_server: EmulatorServer) -> None:
+    response = httpx.get(clerk_emulator_server.url + "/", follow_redirects=True, timeout=5)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert str(response.url).endswith("/__emulator/")
