@@ -473,6 +473,37 @@ def _message_card(m: dict[str, Any]) -> str:
     )
 
 
+# -- avatars -----------------------------------------------------------------------------------------------
+
+_AVATAR_COLOURS = ("#4f46e5", "#0e7490", "#15803d", "#b45309", "#be123c", "#7c3aed", "#0369a1", "#4d7c0f")
+
+
+@route("/img/<seed>", "GET")
+def avatar(em: Emulator, request: Request, seed: str) -> Response:
+    """The ``image_url`` of users and organizations: an SVG with their initials (Clerk serves a generated image from
+    img.clerk.com; the emulator serves its own so nothing leaves the machine)."""
+    with em.lock:
+        user = em.users.get(seed)
+        organization = em.organizations.get(seed)
+        if user is not None:
+            words = [user.first_name or "", user.last_name or ""]
+            if not any(words):
+                words = [next((e.email_address for e in user.email_addresses), "") or "?"]
+        elif organization is not None:
+            words = organization.name.split()[:2]
+        else:
+            words = ["?"]
+    initials = "".join(word[:1] for word in words if word).upper() or "?"
+    colour = _AVATAR_COLOURS[sum(seed.encode()) % len(_AVATAR_COLOURS)]
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128">'
+        f'<rect width="128" height="128" fill="{colour}"/>'
+        '<text x="64" y="64" dy=".35em" text-anchor="middle" font-family="system-ui, sans-serif" '
+        f'font-size="52" font-weight="600" fill="#fff">{html.escape(initials)}</text></svg>'
+    )
+    return Response(svg, content_type="image/svg+xml", headers={"Cache-Control": "public, max-age=3600"})
+
+
 # -- index -------------------------------------------------------------------------------------------------
 
 

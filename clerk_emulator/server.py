@@ -18,7 +18,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
-from clerk_emulator import bapi, clerk_js, control, fapi
+from clerk_emulator import bapi, clerk_js, control, fapi, shapes
 from clerk_emulator.errors import ClerkAPIError, authorization_header_invalid, request_body_invalid, unauthenticated
 from clerk_emulator.params import Query
 from clerk_emulator.state import DEFAULT_ALLOWED_ORIGINS, DEFAULT_SECRET_KEY, Emulator, Fault
@@ -119,7 +119,11 @@ class EmulatorApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        response = self.handle(request)
+        token = shapes.serving_base_url.set(self.em.base_url)
+        try:
+            response = self.handle(request)
+        finally:
+            shapes.serving_base_url.reset(token)
         self.em.request_log.append((request.method, request.path, response.status_code))
         return response(environ, start_response)
 

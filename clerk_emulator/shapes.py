@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from clerk_emulator import records
@@ -24,8 +25,13 @@ ROLE_PERMISSIONS = {
 }
 
 
+# The emulator's own address for the request being answered (set by server.EmulatorApp): avatars are served by the
+# emulator itself, so no page of the demo or the tests makes a request that leaves the machine.
+serving_base_url: ContextVar[str] = ContextVar("serving_base_url", default="http://127.0.0.1")
+
+
 def image_url(seed: str) -> str:
-    return f"https://img.clerk.com/emulator/{seed}"
+    return f"{serving_base_url.get()}/__emulator/img/{seed}"
 
 
 def email_address(email: records.EmailAddress) -> dict[str, Any]:

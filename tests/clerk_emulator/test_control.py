@@ -467,3 +467,17 @@ def test_root_opens_the_overview(clerk_emulator_server: EmulatorServer) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert str(response.url).endswith("/__emulator/")
+
+
+def test_avatars_are_served_by_the_emulator(sdk: Clerk, clerk_emulator_server: EmulatorServer) -> None:
+    user = sdk.users.create(email_address=["ada@example.com"], first_name="Ada", last_name="<Byron>")
+    assert user.image_url is not None
+    assert user.image_url.startswith(f"{clerk_emulator_server.url}/__emulator/img/")
+    response = httpx.get(user.image_url, timeout=5)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert ">A&lt;<" in response.text  # initials, escaped
+    assert "<script" not in response.text
+    unknown = httpx.get(f"{clerk_emulator_server.url}/__emulator/img/user_nobody", timeout=5)
+    assert unknown.status_code == 200
+    assert ">?<" in unknown.text
