@@ -45,6 +45,7 @@ from accounts.services import user_upsert_from_clerk
 from core import emails as core_emails
 from core.audit import audit
 from core.exceptions import InvalidInput, NotFound, PermissionDenied
+from core.jobs import task_named
 from core.models import AuditEvent
 from core.request_id import current_request_id
 from internal_users import emails
@@ -291,9 +292,8 @@ def _record_created(row: InternalInvitation, invitation: ClerkInvitation, *, now
 
 
 def _enqueue_email(row: InternalInvitation) -> None:
-    from internal_users.tasks import send_invitation_email
-
     invitation_id, send_number = row.pk, row.send_count
+    send_invitation_email = task_named("internal_users.send_invitation_email")
     transaction.on_commit(lambda: send_invitation_email.enqueue(invitation_id, send_number))
 
 
@@ -595,9 +595,7 @@ def email_created_from_clerk(*, data: dict[str, Any]) -> str | None:
 
 
 def _send_external(*, address: str, link: str, role: str) -> None:
-    from internal_users.tasks import send_external_invitation_email
-
-    send_external_invitation_email.enqueue(address, link, role)
+    task_named("internal_users.send_external_invitation_email").enqueue(address, link, role)
 
 
 # --------------------------------------------------------------------------- acceptance

@@ -8,25 +8,28 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from core.jobs import register_task
+from internal_users.emails import send_internal_invite_email
+from internal_users.services import internal_invitations_expire, invitation_email_send
 
+SEND_EMAIL = "internal_users.send_invitation_email"
+SEND_EXTERNAL_EMAIL = "internal_users.send_external_invitation_email"
+
+
+@register_task(SEND_EMAIL)
 @task
 def send_invitation_email(invitation_id: int, send_number: int) -> str:
-    from internal_users.services import invitation_email_send
-
     return invitation_email_send(invitation_id=invitation_id, send_number=send_number)
 
 
+@register_task(SEND_EXTERNAL_EMAIL)
 @task
 def send_external_invitation_email(email: str, invite_url: str, role: str) -> str:
     """The branded email for an invitation made in Clerk (not here), announced by ``email.created``."""
-    from internal_users.emails import send_internal_invite_email
-
     send_internal_invite_email(email=email, invite_url=invite_url, role=role)
     return "sent"
 
 
 @task
 def expire_internal_invitations() -> int:
-    from internal_users.services import internal_invitations_expire
-
     return internal_invitations_expire()

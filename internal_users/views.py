@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.clerk_tickets import clerk_invitation_id_from_ticket
 from accounts.models import User
 from accounts.permissions import has_permission, require_any_role, require_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from core.pages import friendly_message
 from internal_users import onboarding, selectors, services
 from internal_users.errors import InvalidCursor
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
@@ -39,8 +41,6 @@ from internal_users.ratelimits import (
     resend_within_budget,
 )
 from invitations.api import ratelimits
-from invitations.selectors import clerk_invitation_id_from_ticket
-from invitations.views import friendly_message
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middleware.PageErrorMiddleware

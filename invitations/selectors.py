@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import jwt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.clerk_tickets import clerk_invitation_id_from_ticket
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.permissions import has_permission
 from accounts.roles import ROLE_PERMISSIONS, Permission
@@ -111,22 +111,6 @@ class InvitationPreview:
     role: str
     status: str  # effective status: "pending"/"queued", "accepted", "revoked", "expired", "failed"
     expires_at: datetime
-
-
-def clerk_invitation_id_from_ticket(ticket: str) -> str:
-    """The ``sid`` claim of a Clerk ticket (the Clerk invitation id), read WITHOUT verifying the signature.
-
-    For display only: Clerk verifies the ticket itself when the page runs the ticket flow. Anything that is not a
-    JWT with a string ``sid`` gives ``""``.
-    """
-    if not ticket or len(ticket) > 4096:
-        return ""
-    try:
-        claims = jwt.decode(ticket, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return ""
-    sid = claims.get("sid") if isinstance(claims, dict) else None
-    return sid if isinstance(sid, str) and len(sid) <= 64 else ""
 
 
 def invitation_preview_for_ticket(*, ticket: str) -> InvitationPreview | None:

@@ -64,6 +64,7 @@ from accounts.webhooks import deleted_in_clerk
 from core.audit import audit, audit_event, audit_many
 from core.emails import normalize_email_or_none
 from core.exceptions import PermissionDenied
+from core.jobs import task_named
 from core.models import AuditEvent
 from core.request_id import current_request_id
 from invitations.errors import AlreadyMember, InvalidRole, InvitationNotPending, NoEmails, TooManyEmails
@@ -573,8 +574,7 @@ def _after_apply(report: _ApplyReport) -> None:
 
 def schedule_queued_send(*, at: datetime) -> None:
     """Enqueue ``send_queued_invitations`` for ``at`` (see the module docstring for backends that cannot defer)."""
-    from invitations.tasks import send_queued_invitations
-
+    send_queued_invitations = task_named("invitations.send_queued_invitations")
     try:
         if send_queued_invitations.get_backend().supports_defer:
             send_queued_invitations.using(run_after=at).enqueue()

@@ -18,13 +18,16 @@ import logging
 
 from django.tasks import task
 
+from core.jobs import register_task
+from invitations.services import invitations_expire, invitations_send_queued, next_queued_retry_at
+
 logger = logging.getLogger(__name__)
+SEND_QUEUED = "invitations.send_queued_invitations"
 
 
+@register_task(SEND_QUEUED)
 @task
 def send_queued_invitations() -> int:
-    from invitations.services import invitations_send_queued, next_queued_retry_at
-
     sent = invitations_send_queued()
     if send_queued_invitations.get_backend().supports_defer:
         next_at = next_queued_retry_at()
@@ -35,6 +38,4 @@ def send_queued_invitations() -> int:
 
 @task
 def expire_invitations() -> int:
-    from invitations.services import invitations_expire
-
     return invitations_expire()

@@ -34,10 +34,8 @@ from core.exceptions import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
-    RateLimited,
-    UpstreamError,
-    UpstreamUnavailable,
 )
+from core.pages import friendly_message
 from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.forms import InviteForm
@@ -64,19 +62,6 @@ _limited = ratelimits.per_user_posts
 
 
 # --------------------------------------------------------------------------- helpers
-def friendly_message(exc: ApplicationError, *, action: str) -> str:
-    """What a person reads when a service refuses or Clerk fails: never a stack trace, never a bare code."""
-    if isinstance(exc, RateLimited):
-        return f"Too many requests right now. Wait {exc.retry_after} seconds, then try to {action} again."
-    if isinstance(exc, UpstreamUnavailable):
-        return f"Clerk, our sign-in provider, is not answering right now. Try to {action} again in a moment."
-    if isinstance(exc, UpstreamError):
-        return f"Clerk refused to {action}: {exc.message}"
-    if exc.code == "invitation_not_pending":
-        return f"Could not {action}: this invitation is no longer pending (accepted, revoked or expired)."
-    return exc.message
-
-
 def _settings_url(workspace: Workspace, *, anchor: str = "") -> str:
     query = urlencode({"workspace": workspace.pk})
     return f"{reverse('invitations:settings')}?{query}{'#' + anchor if anchor else ''}"

@@ -20,18 +20,18 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.roles import INTERNAL_ROLES, Role
+from core.serializers import (
+    CONTROL_CHARACTERS_MESSAGE,
+    NO_CONTROL_CHARACTERS,
+    StrictSerializer,
+    StringField,
+    no_control_characters,
+)
 from internal_users import selectors
 from internal_users.errors import InvalidCursor, InvalidStaffFilter
 from internal_users.models import EmailDelivery, InternalInvitation, InternalInvitationStatus
 from internal_users.selectors import StaffEntry
 from internal_users.services import MAX_EMAIL_LENGTH
-from invitations.api.serializers import (
-    _CONTROL_CHARACTERS_MESSAGE,
-    NO_CONTROL_CHARACTERS,
-    StrictSerializer,
-    StringField,
-    _no_control_characters,
-)
 
 STAFF_ROLES = [(role.value, role.label) for role in Role if role in INTERNAL_ROLES]
 STATUS_FILTERS = sorted(selectors.STATUS_FILTERS)
@@ -56,7 +56,7 @@ def _text(**kwargs: Any) -> StringField:
     return StringField(
         trim_whitespace=False,  # the services trim; a stray line break must be refused, not trimmed away
         # The RegexValidator puts `pattern` in the OpenAPI schema; the function does the actual check.
-        validators=[RegexValidator(NO_CONTROL_CHARACTERS, _CONTROL_CHARACTERS_MESSAGE), _no_control_characters],
+        validators=[RegexValidator(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE), no_control_characters],
         **kwargs,
     )
 
@@ -79,7 +79,7 @@ def _email(**kwargs: Any) -> EmailAddressField:
     return EmailAddressField(
         max_length=MAX_EMAIL_LENGTH,
         trim_whitespace=False,  # the services trim; a stray line break must be refused, not trimmed away
-        validators=[RegexValidator(NO_CONTROL_CHARACTERS, _CONTROL_CHARACTERS_MESSAGE), _no_control_characters],
+        validators=[RegexValidator(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE), no_control_characters],
         **kwargs,
     )
 

@@ -40,6 +40,7 @@ from core.audit import audit
 from core.exceptions import NotAuthenticated, NotFound
 from core.models import AuditEvent
 from core.parsers import DepthLimitedJSONParser
+from core.serializers import ErrorSerializer
 from internal_users import selectors, services
 from internal_users.api.serializers import (
     LIST_QUERY_SCHEMA,
@@ -63,7 +64,6 @@ from internal_users.ratelimits import (
     resend_within_budget,
 )
 from invitations.api import ratelimits
-from invitations.api.serializers import ErrorSerializer
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission

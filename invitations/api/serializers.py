@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from accounts.models import WorkspaceMembership
 from accounts.roles import WorkspaceRole
+from core.serializers import (
+    CONTROL_CHARACTERS_MESSAGE,
+    NO_CONTROL_CHARACTERS,
+    StrictSerializer,
+    StringField,
+    no_control_characters,
+)
 from invitations import selectors, services
 from invitations.models import InvitationStatus, WorkspaceInvitation
 
@@ -21,65 +27,7 @@ MAX_EMAIL_LENGTH = services.MAX_EMAIL_LENGTH  # 320
 STATUS_FILTERS = tuple(sorted(selectors.STATUS_FILTERS))
 
 
-# --------------------------------------------------------------------------- errors
-class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
-    """Every error, whatever its status: ``{"code", "message", "extra"}`` (core.api.exception_handler)."""
-
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `not_found`, `invitation_not_pending`.")
-    message = serializers.CharField(help_text="A sentence for people.")
-    extra = serializers.DictField(
-        help_text="Details: `fields` (per-field messages) for `invalid`, `retry_after` (seconds) for "
-        "`rate_limited`, Clerk's `clerk_code` for upstream rejections."
-    )
-
-
 # --------------------------------------------------------------------------- input
-class StrictSerializer(serializers.Serializer[dict[str, Any]]):
-    """Refuses fields it does not declare (400), so nothing can be smuggled past validation."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, Mapping):
-            unknown = sorted(str(name) for name in data if name not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["This field is not allowed."] for name in unknown})
-        value: dict[str, Any] = super().to_internal_value(data)
-        return value
-
-
-class StrictSerializerExtension(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
-    """Documents ``StrictSerializer`` request bodies with ``additionalProperties: false``."""
-
-    target_class = StrictSerializer
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["additionalProperties"] = False
-        return schema
-
-
-# Line breaks and other control characters have no place in an address (header injection). A regex the OpenAPI
-# schema can carry as `pattern` (Python's `re` and ECMA-262 read these escapes alike).
-NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_CHARACTERS_MESSAGE = "Must not contain line breaks or other control characters."
-
-
-def _no_control_characters(value: str) -> None:
-    """The check itself (Python's ``$`` would let a final line break through the documented pattern)."""
-    if _CONTROL_CHARACTER.search(value):
-        raise serializers.ValidationError(_CONTROL_CHARACTERS_MESSAGE)
-
-
-class StringField(serializers.CharField):
-    """A JSON string and nothing else (DRF's CharField would turn ``1`` or ``true`` into text)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 # What the service trims away (``str.strip``: every character ``str.isspace`` accepts). A list of nothing else is
 # refused with 400 `no_emails`; the schema says so with `not: {items: {pattern: BLANK}}`.
 BLANK = r"^[\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
@@ -107,7 +55,7 @@ class InviteRequestSerializer(StrictSerializer):
             max_length=MAX_EMAIL_LENGTH,
             trim_whitespace=False,  # the service trims; a stray line break must be refused, not trimmed away
             # The RegexValidator puts `pattern` in the OpenAPI schema; the function does the actual check.
-            validators=[RegexValidator(NO_CONTROL_CHARACTERS, _CONTROL_CHARACTERS_MESSAGE), _no_control_characters],
+            validators=[RegexValidator(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE), no_control_characters],
         ),
         min_length=1,
         max_length=MAX_EMAILS_PER_REQUEST,

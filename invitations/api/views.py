@@ -22,11 +22,11 @@ from rest_framework.response import Response
 from accounts.models import User, Workspace, WorkspaceMembership
 from core.exceptions import NotAuthenticated, NotFound
 from core.parsers import DepthLimitedJSONParser
+from core.serializers import ErrorSerializer
 from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.api.permissions import CanInviteToWorkspace, CanSeeWorkspace, log_denied
 from invitations.api.serializers import (
-    ErrorSerializer,
     InvitationListQuerySerializer,
     InvitationSerializer,
     InviteRequestSerializer,
