@@ -3,7 +3,8 @@
 
 Views stay thin: check who is asking, call a selector or service, render. Every action is a plain form (POST, then
 a redirect back to the list with a message); htmx (``hx-boost`` on the list) upgrades the same forms so only the
-list is swapped in place. Rate limits and the global invitation budget are the API's (``internal_users.ratelimits``).
+list is swapped in place. Rate limits and the global invitation budget are the API's (``internal_users.ratelimits``,
+``core.budgets``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from accounts.models import User
 from accounts.permissions import has_permission, require_any_role, require_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
+from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from internal_users import onboarding, selectors, services
 from internal_users.errors import InvalidCursor
@@ -38,7 +40,6 @@ from internal_users.ratelimits import (
     invite_within_budget,
     resend_within_budget,
 )
-from invitations.api import ratelimits
 from invitations.selectors import clerk_invitation_id_from_ticket
 from invitations.views import friendly_message
 
