@@ -3,7 +3,8 @@
 
 Views stay thin: check who is asking, call a selector or service, render. Every action is a plain form (POST, then
 a redirect back to the list with a message); htmx (``hx-boost`` on the list) upgrades the same forms so only the
-list is swapped in place. Rate limits and the global invitation budget are the API's (``internal_users.ratelimits``).
+list is swapped in place. Rate limits and the global invitation budget are the API's (``internal_users.ratelimits``,
+``core.budgets``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from accounts.models import User
 from accounts.permissions import has_permission, require_any_role, require_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
+from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from core.pages import friendly_message
 from internal_users import onboarding, selectors, services
@@ -40,7 +42,6 @@ from internal_users.ratelimits import (
     invite_within_budget,
     resend_within_budget,
 )
-from invitations.api import ratelimits
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
 NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middleware.PageErrorMiddleware

@@ -6,8 +6,9 @@ JavaScript: every action is a plain ``<form method="post">`` (POST → redirect 
 again with the invite results), and htmx (vendored in static/vendor/htmx.min.js) upgrades the same forms to update
 a row or the invite dialog in place; such requests get a partial template instead of the whole page.
 
-Rate limits are the API's (``invitations.api.ratelimits``): the same settings, groups and per-user counters, and the
-same global budget below Clerk's hourly caps, so nobody gets around them by switching between the page and the API.
+Rate limits are the API's (``invitations.api.ratelimits``, counted by ``core.ratelimits``): the same settings, groups
+and per-user counters, and the same global budget below Clerk's hourly caps (``core.budgets``), so nobody gets
+around them by switching between the page and the API.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from core.exceptions import (
     PermissionDenied,
 )
 from core.pages import friendly_message
+from core.ratelimits import per_user_posts
 from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.forms import InviteForm
@@ -58,7 +60,7 @@ class HtmxHttpRequest(HttpRequest):
 # --------------------------------------------------------------------------- rate limits (shared with the API)
 # POSTs count per user together with the API's (same group, key and rate); over the limit, or with the cache down
 # (fail closed), the 429 page. GETs are not counted.
-_limited = ratelimits.per_user_posts
+_limited = per_user_posts
 
 
 # --------------------------------------------------------------------------- helpers

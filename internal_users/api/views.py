@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import HasPermission
 from accounts.roles import Permission
+from core import ratelimits
 from core.audit import audit
 from core.exceptions import NotAuthenticated, NotFound
 from core.models import AuditEvent
@@ -63,7 +64,6 @@ from internal_users.ratelimits import (
     invite_within_budget,
     resend_within_budget,
 )
-from invitations.api import ratelimits
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _SupportsHasPermission

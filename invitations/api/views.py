@@ -2,7 +2,8 @@
 
 Each action validates its input, calls one selector or service, and serializes the answer. Authorization is in
 ``permissions.py`` (404 outside the caller's reach, 403 without ``workspace:invite``), rate limits in
-``ratelimits.py``, errors leave in the one shape through ``core.api.exception_handler``.
+``ratelimits.py`` (counted by ``core.ratelimits``), errors leave in the one
+shape through ``core.api.exception_handler``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from accounts.models import User, Workspace, WorkspaceMembership
 from core.exceptions import NotAuthenticated, NotFound
 from core.parsers import DepthLimitedJSONParser
+from core.ratelimits import per_user
 from core.serializers import ErrorSerializer
 from invitations import selectors, services
 from invitations.api import ratelimits
@@ -210,7 +212,7 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         page = self.paginate_queryset(invitations)
         return self.get_paginated_response(InvitationSerializer(page, many=True).data)
 
-    @ratelimits.per_user("invitations.api.invite", ratelimits.INVITE_RATE_SETTING)
+    @per_user("invitations.api.invite", ratelimits.INVITE_RATE_SETTING)
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = InviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -226,14 +228,14 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         return Response(InviteResponseSerializer(body).data)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
+    @per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
         invitation = ratelimits.resend_within_budget(invitation=invitation, actor=self.user, request=request._request)
         return Response(InvitationSerializer(invitation).data)
 
     @action(detail=True, methods=["post"])
-    @ratelimits.per_user("invitations.api.revoke", ratelimits.REVOKE_RATE_SETTING)
+    @per_user("invitations.api.revoke", ratelimits.REVOKE_RATE_SETTING)
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
         invitation = services.invitation_revoke(invitation=invitation, actor=self.user, request=request._request)

@@ -1111,7 +1111,7 @@ class TestRateLimits:
         assert not InternalInvitation.objects.filter(email="g2@example.com").exists()
 
     def test_the_default_budget_stays_below_clerks_hourly_cap(self, settings: Any) -> None:
-        from invitations.api.ratelimits import split_rate
+        from core.ratelimits import split_rate
 
         count, period = split_rate(settings.INTERNAL_USERS_GLOBAL_INVITATIONS_RATE)
         assert count * 3600 / period < 100  # Clerk: 100 application invitations per hour and instance

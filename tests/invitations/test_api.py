@@ -729,12 +729,11 @@ class TestRateLimits:
         assert ws_admin.get(invitations_url(workspace.pk)).status_code == 200  # reads are not rate-limited
 
     def test_default_global_rates_stay_below_clerks_hourly_caps(self) -> None:
-        from invitations.api import ratelimits
+        from core.budgets import GLOBAL_BULK_CALLS_RATE_SETTING, GLOBAL_INVITATIONS_RATE_SETTING
+        from core.ratelimits import rate, split_rate
 
-        invitations, invitations_period = ratelimits.split_rate(
-            ratelimits.rate(ratelimits.GLOBAL_INVITATIONS_RATE_SETTING)
-        )
-        bulk, bulk_period = ratelimits.split_rate(ratelimits.rate(ratelimits.GLOBAL_BULK_CALLS_RATE_SETTING))
+        invitations, invitations_period = split_rate(rate(GLOBAL_INVITATIONS_RATE_SETTING))
+        bulk, bulk_period = split_rate(rate(GLOBAL_BULK_CALLS_RATE_SETTING))
         assert invitations * 3600 / invitations_period < 250  # Clerk: 250 organization invitations per hour
         assert bulk * 3600 / bulk_period < 50  # Clerk: 50 organization bulk calls per hour
 

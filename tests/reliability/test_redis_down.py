@@ -27,11 +27,12 @@ from accounts.models import User, Workspace
 from accounts.roles import Role, WorkspaceRole
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
+from core import ratelimits
 from core.exceptions import RateLimited
 from core.models import WebhookEvent
 from internal_users.models import InternalInvitation
 from invitations import services
-from invitations.api import ratelimits
+from invitations.api.ratelimits import INVITE_RATE_SETTING
 from invitations.models import WorkspaceInvitation
 from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver
 from tests.conftest import SignedInClient
@@ -96,7 +97,7 @@ def test_invite_api_fails_closed(
     api_admin: SignedInClient, workspace: Workspace, clerk_gateway: Emulator, redis_down: None, caplog: Any
 ) -> None:
     calls = len(clerk_gateway.request_log)
-    with caplog.at_level(logging.ERROR, logger="invitations.api.ratelimits"):
+    with caplog.at_level(logging.ERROR, logger="core.ratelimits"):
         response = api_admin.post(
             f"/api/workspaces/{workspace.pk}/invitations/",
             {"emails": ["x@example.com"], "role": "member"},
@@ -148,7 +149,7 @@ def _page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 
 def test_page_decorator_fails_closed(page_admin: SignedInClient, redis_down: None) -> None:
     """The fail-closed decorator for pages, ready for the settings page's forms (one counter with the API)."""
-    view = ratelimits.per_user_posts("invitations.api.invite", ratelimits.INVITE_RATE_SETTING)(_page)
+    view = ratelimits.per_user_posts("invitations.api.invite", INVITE_RATE_SETTING)(_page)
     request = RequestFactory().post("/settings/")
     request.user = page_admin.user  # type: ignore[assignment]
     with pytest.raises(RateLimited) as refused:
@@ -167,7 +168,7 @@ def test_page_decorator_shares_the_api_counter(api_admin: SignedInClient, worksp
         f"/api/workspaces/{workspace.pk}/invitations/", {"emails": ["x@example.com"], "role": "member"}, format="json"
     )
     assert response.status_code == 200
-    view = ratelimits.per_user_posts("invitations.api.invite", ratelimits.INVITE_RATE_SETTING)(_page)
+    view = ratelimits.per_user_posts("invitations.api.invite", INVITE_RATE_SETTING)(_page)
     request = RequestFactory().post("/settings/")
     request.user = api_admin.user  # type: ignore[assignment]
     with pytest.raises(RateLimited) as refused:
