@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clerk_emulator import sessions
+from clerk_emulator.errors import not_found
 from clerk_emulator.fapi import wire
 from clerk_emulator.fapi.routing import Call, route
 
@@ -27,8 +28,10 @@ def create_client(call: Call) -> dict[str, Any]:
 
 @route("/v1/client", "DELETE")
 def delete_client(call: Call) -> dict[str, Any]:
-    """Sign out of every session and forget the client."""
-    client = call.require_client()
+    """Sign out of every session and forget the client (404 when there is none, as the spec declares)."""
+    client = call.client
+    if client is None:
+        raise not_found("client")
     for session_id in client.session_ids:
         sessions.end_session(call.em, sessions.get_session(call.em, session_id))
     client.last_active_session_id = None

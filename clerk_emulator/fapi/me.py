@@ -183,8 +183,9 @@ def prepare_phone_verification(call: Call, phone_id: str) -> dict[str, Any]:
     user = _user(call)
     phone = _phone(user, phone_id)
     if (call.form.string("strategy") or "phone_code") != "phone_code":
+        # 400, not 422: the spec declares no 422 for this operation.
         raise ClerkAPIError(
-            422, "verification_strategy_invalid", "Unsupported strategy.", meta={"param_name": "strategy"}
+            400, "verification_strategy_invalid", "Unsupported strategy.", meta={"param_name": "strategy"}
         )
     prepare_phone(em, user, phone)
     return _respond(call, wire.phone_number(phone))
