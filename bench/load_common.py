@@ -184,6 +184,31 @@ def _child_env(env: dict[str, str]) -> dict[str, str]:
     return child
 
 
+def run_task_workers(env: dict[str, str], *, count: int, timeout_s: float) -> tuple[float, list[int], str]:
+    """``count`` django-tasks-db workers (``manage.py db_worker``, as production runs them) in batch mode: each
+    takes tasks until none is ready, then exits. Returns the seconds until the last one exited, their exit
+    statuses (a worker still running at ``timeout_s`` is killed and counted as -9) and the end of their log."""
+    command = [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--batch", "--no-startup-delay"]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        workers = [
+            subprocess.Popen(command, cwd=ROOT, env=_child_env(env), stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+            for _ in range(count)
+        ]
+        statuses = []
+        for worker in workers:
+            try:
+                statuses.append(worker.wait(timeout=max(0.0, timeout_s - (time.perf_counter() - started))))
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+                statuses.append(-9)
+        elapsed = time.perf_counter() - started
+        log.seek(0)
+        tail = log.read().decode(errors="replace")[-3000:]
+    return elapsed, statuses, tail
+
+
 # --------------------------------------------------------------------------- the Clerk emulator
 def start_emulator() -> EmulatorServer:
     """The Clerk emulator on a free loopback port, in a thread of this process (no webhook target)."""

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -32,44 +32,16 @@ from django_tasks_db.models import DBTaskResult
 from accounts import webhook_apply, webhook_inbox, webhooks
 from accounts.models import User
 from accounts.roles import Role
-from clerk_emulator.server import EmulatorServer
-from clerk_emulator.state import Emulator
 from core.audit import audit
 from core.models import AuditEvent, WebhookEvent
-from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver, new_msg_id
+from tests.accounts.webhook_support import ClerkDriver, deliver, new_msg_id
 from tests.conftest import ClerkSession
 
 ROOT = Path(__file__).resolve().parents[2]
 DB_BACKEND = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 DUMMY_BACKEND = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def signing_secret(settings: Any) -> str:
-    settings.CLERK_WEBHOOK_SIGNING_SECRET = SECRET
-    return SECRET
-
-
-@pytest.fixture
-def clerk(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[ClerkDriver]:
-    driver = ClerkDriver(clerk_emulator, clerk_emulator_server)
-    yield driver
-    driver.close()
-
-
-@pytest.fixture
-def extra_handler() -> Iterator[Callable[[str, webhooks.WebhookHandler], None]]:
-    added: list[tuple[str, webhooks.WebhookHandler]] = []
-
-    def add(event_type: str, handler: webhooks.WebhookHandler) -> None:
-        webhooks.register(event_type, handler)
-        added.append((event_type, handler))
-
-    yield add
-    for event_type, handler in added:
-        webhooks.unregister(event_type, handler)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signing_secret")]
 
 
 def _user_events(clerk: ClerkDriver, updates: int) -> tuple[str, list[dict[str, Any]]]:

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -41,40 +41,13 @@ from tests.accounts.webhook_support import (
 )
 from tests.internal_users.factories import InternalInvitationFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def signing_secret(settings: Any) -> str:
-    settings.CLERK_WEBHOOK_SIGNING_SECRET = SECRET
-    return SECRET
-
-
-@pytest.fixture
-def clerk(clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[ClerkDriver]:
-    driver = ClerkDriver(clerk_emulator, clerk_emulator_server)
-    yield driver
-    driver.close()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signing_secret")]
 
 
 @pytest.fixture
 def user_created(clerk: ClerkDriver) -> dict[str, Any]:
     clerk.create_user("ann@example.com", first_name="Ann", last_name="Lee")
     return clerk.event("user.created")
-
-
-@pytest.fixture
-def extra_handler() -> Iterator[Callable[[str, webhooks.WebhookHandler], None]]:
-    """Registers a handler for the test only."""
-    added: list[tuple[str, webhooks.WebhookHandler]] = []
-
-    def add(event_type: str, handler: webhooks.WebhookHandler) -> None:
-        webhooks.register(event_type, handler)
-        added.append((event_type, handler))
-
-    yield add
-    for event_type, handler in added:
-        webhooks.unregister(event_type, handler)
 
 
 def assert_error_shape(response: Any, code: str | None = None) -> None:
