@@ -6,6 +6,7 @@ The gateway (accounts/clerk.py) and the webhook handlers both build these, so th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from core.emails import normalize_email_or_none
@@ -14,6 +15,11 @@ from core.emails import normalize_email_or_none
 # (and would overflow our BigIntegerField or ``datetime``): it is read as 0, "no time", and the field is named in
 # ``out_of_range`` so that the services can audit it (docs/security.md, "Identities").
 MAX_CLERK_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def clerk_time(value: int) -> datetime | None:
+    """A Clerk timestamp (milliseconds, as the parsers here read it) as an aware datetime; 0 ("no time") is None."""
+    return datetime.fromtimestamp(value / 1000, tz=UTC) if value > 0 else None
 
 
 def _str(data: dict[str, Any], key: str) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -37,7 +37,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk, role_claims
-from accounts.clerk_types import ClerkInvitation, ClerkUser
+from accounts.clerk_types import ClerkInvitation, ClerkUser, clerk_time
 from accounts.models import User
 from accounts.permissions import has_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
@@ -89,10 +89,6 @@ def staff_role(raw: object) -> Role:
     if isinstance(raw, str) and raw in Role.values and raw in INTERNAL_ROLES:
         return Role(raw)
     raise InvalidStaffRole()
-
-
-def clerk_time(value: int) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, tz=UTC) if value > 0 else None
 
 
 def _expiry(now: datetime) -> datetime:

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import clerk
-from accounts.clerk_types import ClerkInvitation
+from accounts.clerk_types import ClerkInvitation, clerk_time
 from accounts.roles import INTERNAL_ROLES
 from core.audit import audit
 from core.reconcile import SyncContext, paged, register
 from internal_users.models import InternalInvitation, InternalInvitationStatus
-from internal_users.services import AUDIT_INVITATION, clerk_time, invitation_accepted_from_clerk
+from internal_users.services import AUDIT_INVITATION, invitation_accepted_from_clerk
 
 AREA = "staff_invitations"
 CLERK_STATUSES = ("pending", "accepted", "revoked", "expired")

@@ -27,6 +27,7 @@ from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
 from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
+from core.middleware import is_safe_redirect
 from core.pages import friendly_message
 from internal_users import onboarding, selectors, services
 from internal_users.errors import InvalidCursor
@@ -54,13 +55,6 @@ LIST_PAGE_HEADER = "X-Staff-Page"
 _limited = ratelimits.per_user_posts
 
 
-def _list_url(request: HttpRequest) -> str:
-    """Back to the list the action came from (its filters and page), never off-site."""
-    back = request.POST.get("back") or ""
-    base = reverse("internal_users:users")
-    return back if back.startswith(base) and "//" not in back and "\\" not in back else base
-
-
 def _list_page(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     """The staff list; a refusal re-renders it with the error next to its form. The header tells
     static/internal_users/staff.js that such an error response is a page to swap in (htmx skips 4xx otherwise)."""
@@ -72,14 +66,14 @@ def _list_page(request: HttpRequest, context: dict[str, Any], *, status: int = 2
 
 def _done(request: HttpRequest, message: str) -> HttpResponseRedirect:
     messages.success(request, message)
-    return HttpResponseRedirect(_list_url(request))
+    return HttpResponseRedirect(_safe_back(request))
 
 
 def _failed(request: HttpRequest, exc: ApplicationError, *, action: str) -> HttpResponseRedirect:
     if isinstance(exc, NOT_OURS) and not exc.code.startswith(("super_admin", "cannot_act")):
         raise exc
     messages.error(request, friendly_message(exc, action=action))
-    return HttpResponseRedirect(_list_url(request))
+    return HttpResponseRedirect(_safe_back(request))
 
 
 # --------------------------------------------------------------------------- dashboard
@@ -273,9 +267,10 @@ def user_remove(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
 
 
 def _safe_back(request: HttpRequest) -> str:
+    """Back to the staff list the action came from (its filters and page), never off-site."""
     base = reverse("internal_users:users")
     back = request.GET.get("back") or request.POST.get("back") or base
-    return back if back.startswith(base) and "//" not in back and "\\" not in back else base
+    return back if back.startswith(base) and is_safe_redirect(request, back) else base
 
 
 # --------------------------------------------------------------------------- accept

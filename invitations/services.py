@@ -45,7 +45,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
@@ -56,7 +56,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk
-from accounts.clerk_types import ClerkOrganizationInvitation
+from accounts.clerk_types import ClerkOrganizationInvitation, clerk_time
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import CLERK_ORG_ROLES, WORKSPACE_ROLE_FROM_CLERK, WorkspaceRole
 from accounts.services import ClerkDataStale, user_upsert_from_clerk
@@ -140,10 +140,6 @@ def _reason(code: str, text: str = "") -> str:
 
 def _reason_code(reason: str) -> str:
     return reason.split(":", 1)[0].strip()
-
-
-def clerk_time(value: int) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, tz=UTC) if value > 0 else None
 
 
 def _expiry(now: datetime) -> datetime:

@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts import clerk
-from accounts.clerk_types import ClerkOrganizationInvitation
+from accounts.clerk_types import ClerkOrganizationInvitation, clerk_time
 from accounts.models import Workspace
 from accounts.roles import WORKSPACE_ROLE_FROM_CLERK, WorkspaceRole
 from core.audit import audit
@@ -23,7 +23,6 @@ from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitat
 from invitations.services import (
     AUDIT_TARGET,
     _mark_accepted_from_clerk,
-    clerk_time,
     invitation_revoked_from_clerk,
 )
 

@@ -13,14 +13,13 @@ Imported by ``InvitationsConfig.ready()``.
 
 from __future__ import annotations
 
-from accounts.clerk_types import ClerkMembership, ClerkOrganizationInvitation
+from accounts.clerk_types import ClerkMembership, ClerkOrganizationInvitation, clerk_time
 from accounts.selectors import user_get_by_clerk_id, workspace_get_by_clerk_id
 from accounts.webhook_locks import deleted_in_clerk, lock_clerk_objects
 from accounts.webhook_registry import webhook_handler
 from core.models import WebhookEvent
 from invitations.services import (
     accepting_user,
-    clerk_time,
     invitation_accepted_from_clerk,
     invitation_revoked_from_clerk,
     invitations_accepted_by_membership,

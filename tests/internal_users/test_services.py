@@ -26,7 +26,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from accounts import clerk
-from accounts.clerk_types import ClerkUser
+from accounts.clerk_types import ClerkUser, clerk_time
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_upsert_from_clerk
@@ -188,7 +188,7 @@ class TestInvite:
         row.refresh_from_db()
         assert (row.email, row.role, row.status) == ("new.person@example.com", "pm", "pending")
         assert row.clerk_invitation_id == remote.id
-        assert row.expires_at == services.clerk_time(remote.expires_at)
+        assert row.expires_at == clerk_time(remote.expires_at)
         assert timedelta(days=7) - timedelta(minutes=1) < row.expires_at - before < timedelta(days=7, minutes=1)
         assert (row.send_count, row.inviter, row.inviter_email) == (1, root, "root@example.com")
         assert row.inviter_name == "Q&A <Team> Root"
