@@ -45,6 +45,13 @@ ALLOWANCES = {
         "instance never issued the spec declares a 400 ClerkErrors JSON body; the emulator answers the 400 with a "
         "page that explains it (a demo shows people, not JSON), carrying the error code in its text."
     ),
+    "dev_browser_unauthenticated_everywhere": (
+        "A development instance refuses a call without a known development browser with 401 "
+        "dev_browser_unauthenticated on every route that needs one; the spec declares a 401 only on some of them "
+        "(not on PUT/POST/DELETE /v1/client, POST /v1/client/sign_ins or /sign_ups). ClerkJS 6.40 handles exactly "
+        "this answer from any Frontend API call (its response hook calls __internal_handleUnauthenticatedDevBrowser "
+        "and retries), so the emulator answers it there too, in the ClerkErrors shape."
+    ),
 }
 
 
@@ -527,3 +534,51 @@ def test_the_validator_is_strict(browser: Browser, sdk: Clerk) -> None:
     for label, data in broken:
         assert FAPI.violations(template, "post", 200, data), label
     assert FAPI.violations(template, "post", 422, {"errors": [{"code": "x", "message": "y"}]})
+
+
+def _concrete(rule_path: str) -> str:
+    return re.sub(r"<[^>]+>", "x_missing", rule_path)
+
+
+def _routes() -> list[Any]:
+    return [
+        pytest.param(method, rule.rule, id=f"{method} {rule.rule}")
+        for rule in fapi.RULES
+        for method in sorted(rule.methods or ())
+        if method != "HEAD"
+    ]
+
+
+@pytest.mark.parametrize(("method", "rule_path"), _routes())
+def test_a_browser_without_a_client_gets_a_declared_answer(
+    call: Recorder, clerk_emulator: Emulator, method: str, rule_path: str
+) -> None:
+    """Every route, called by a fresh development browser with no client yet and unknown ids, answers something
+    its operation declares: a resource, or ``ClerkErrors`` with a declared status."""
+    response = call.browser.call(method, _concrete(rule_path), json={})
+    template = FAPI.operation_for(method, _concrete(rule_path))
+    if rule_path == "/v1/tickets/accept":
+        _check_ticket_link(call, response, 400)  # ALLOWANCES["ticket_page_for_a_foreign_ticket"]
+    elif rule_path == "/v1/dev_browser":
+        assert response.status_code == 200  # ALLOWANCES["dev_browser_body"]
+    else:
+        assert str(response.status_code) in FAPI.declared_statuses(template, method), response.text
+        call.check(method, _concrete(rule_path), response)
+
+
+@pytest.mark.parametrize(("method", "rule_path"), _routes())
+def test_a_browser_without_a_dev_browser_is_refused_in_clerks_shape(
+    clerk_emulator: Emulator, clerk_emulator_server: Any, app_origins: list[str], method: str, rule_path: str
+) -> None:
+    browser = Browser(clerk_emulator_server.url, dev_browser=False)
+    response = browser.call(method, _concrete(rule_path), json={})
+    browser.http.close()
+    if rule_path in ("/v1/dev_browser", "/v1/tickets/accept", "/.well-known/jwks.json"):
+        assert response.status_code != 401  # these need no development browser
+        return
+    FAPI.assert_clerk_error(response, 401, "dev_browser_unauthenticated")
+    template = FAPI.operation_for(method, _concrete(rule_path))
+    if "401" in FAPI.declared_statuses(template, method):
+        FAPI.assert_conforms(template, method, response)
+    else:
+        assert "dev_browser_unauthenticated_everywhere" in ALLOWANCES
