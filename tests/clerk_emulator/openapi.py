@@ -29,6 +29,21 @@ _DROPPED = {"discriminator", "example", "examples", "xml", "externalDocs", "depr
 _PARAM = re.compile(r"\{[^/}]+\}")
 
 
+def _all_of_parts(node: Any) -> set[str]:
+    """Names of the components referenced as one of several parts of an ``allOf``."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _all_of_parts(item)
+    elif isinstance(node, dict):
+        branches = node.get("allOf")
+        if isinstance(branches, list) and len(branches) > 1:
+            found |= {b["$ref"].rsplit("/", 1)[-1] for b in branches if isinstance(b, dict) and "$ref" in b}
+        for value in node.values():
+            found |= _all_of_parts(value)
+    return found
+
+
 class Spec:
     """One of Clerk's OpenAPI documents, loaded lazily and validated against as JSON Schema."""
 
@@ -37,17 +52,38 @@ class Spec:
         self.prefix = prefix
         self.base = "urn:clerk-" + filename.removesuffix(".yml")
 
-    def _convert(self, node: Any) -> Any:
+    def _convert(self, node: Any, *, closed: bool = False, in_all_of: bool = False) -> Any:
+        """``node`` as JSON Schema 2020-12; ``closed`` also refuses object keys the spec does not name, even where
+        it leaves ``additionalProperties`` open (``unevaluatedProperties: false`` on the outermost object, so that
+        the parts of an ``allOf`` still add up)."""
         if isinstance(node, list):
-            return [self._convert(item) for item in node]
+            return [self._convert(item, closed=closed, in_all_of=in_all_of) for item in node]
         if not isinstance(node, dict):
             return node
+        base = self.base + ("-closed" if closed else "")
         if "$ref" in node:  # OpenAPI 3.0 ignores siblings of $ref
             ref = node["$ref"]
-            return {"$ref": self.base + ref if ref.startswith("#") else ref}
-        converted = {
-            key: self._convert(value) for key, value in node.items() if key not in _DROPPED and key != "nullable"
-        }
+            return {"$ref": base + ref if ref.startswith("#") else ref}
+        converted = {}
+        for key, value in node.items():
+            if key in _DROPPED or key == "nullable":
+                continue
+            if key == "allOf":
+                converted[key] = [self._convert(item, closed=closed, in_all_of=True) for item in value]
+            elif key in ("properties", "$defs", "schemas"):
+                converted[key] = {name: self._convert(item, closed=closed) for name, item in value.items()}
+            else:
+                converted[key] = self._convert(value, closed=closed)
+        is_object = "properties" in node or "allOf" in node
+        if closed and is_object:
+            # A key the spec requires is declared even where it forgets to list it (``Client.User`` requires
+            # ``enterprise_accounts`` without describing it).
+            listed = converted.setdefault("properties", {}) if "properties" in node else None
+            for name in node.get("required", []):
+                if listed is not None:
+                    listed.setdefault(name, {})
+            if not in_all_of and "additionalProperties" not in node:
+                converted["unevaluatedProperties"] = False
         if node.get("nullable") is True:
             return {"anyOf": [converted, {"type": "null"}]}
         return converted
@@ -61,16 +97,25 @@ class Spec:
 
     @functools.cached_property
     def registry(self) -> Registry[Any]:
-        document = {"components": {"schemas": self._convert(self.document["components"]["schemas"])}}
-        registry: Registry[Any] = Registry().with_resource(
-            self.base, Resource.from_contents(document, default_specification=DRAFT202012)
-        )
+        registry: Registry[Any] = Registry()
+        schemas = self.document["components"]["schemas"]
+        # Components that are parts of an ``allOf`` are left open in the closed variant: their whole closes them.
+        parts = _all_of_parts(schemas)
+        for closed in (False, True):
+            converted = {
+                name: self._convert(schema, closed=closed, in_all_of=closed and name in parts)
+                for name, schema in schemas.items()
+            }
+            registry = registry.with_resource(
+                self.base + ("-closed" if closed else ""),
+                Resource.from_contents({"components": {"schemas": converted}}, default_specification=DRAFT202012),
+            )
         return registry
 
     def declared_statuses(self, path: str, method: str) -> list[str]:
         return sorted(self.document["paths"][path][method.lower()]["responses"])
 
-    def response_schema(self, path: str, method: str, status: int) -> dict[str, Any]:
+    def response_schema(self, path: str, method: str, status: int, *, closed: bool = False) -> dict[str, Any]:
         """The JSON schema of ``method path`` answering ``status`` (falling back to the operation's ``default``)."""
         operation = self.document["paths"][path][method.lower()]
         responses = operation["responses"]
@@ -79,7 +124,7 @@ class Spec:
             raise AssertionError(f"{method} {path} declares no {status} response; declared: {sorted(responses)}")
         if "$ref" in response:
             response = self.document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
-        schema: dict[str, Any] = self._convert(response["content"]["application/json"]["schema"])
+        schema: dict[str, Any] = self._convert(response["content"]["application/json"]["schema"], closed=closed)
         return schema
 
     def schema_violations(self, schema: dict[str, Any], data: Any) -> list[str]:
@@ -91,8 +136,12 @@ class Spec:
         """A ``$ref`` to ``#/components/schemas/<name>``, to validate a part of a response on its own."""
         return {"$ref": f"{self.base}#/components/schemas/{name}"}
 
-    def violations(self, path: str, method: str, status: int, data: Any) -> list[str]:
-        return self.schema_violations(self.response_schema(path, method, status), data)
+    def violations(self, path: str, method: str, status: int, data: Any, *, closed: bool = False) -> list[str]:
+        return self.schema_violations(self.response_schema(path, method, status, closed=closed), data)
+
+    def undeclared_keys(self, path: str, method: str, status: int, data: Any) -> list[str]:
+        """Keys in ``data`` that the spec names nowhere for this answer (only problems the open check passes)."""
+        return self.violations(path, method, status, data, closed=True)
 
     def assert_conforms(self, path: str, method: str, response: httpx.Response) -> Any:
         """``response`` is JSON matching the spec's schema for ``method path`` and its status code; returns it."""
