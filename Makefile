@@ -1,7 +1,13 @@
 .DEFAULT_GOAL := help
 UV := python3 -m uv
 
-.PHONY: help install test lint run chromium vendor-clerk-js
+# pytest-xdist workers: one per core, at most 4 (each has its own test database, Clerk emulator and Redis database).
+TEST_WORKERS ?= $(shell python3 -c 'import os; print(max(1, min(4, len(os.sched_getaffinity(0)))))')
+# worksteal: an idle worker takes tests queued on a busy one, so the long kinds (benches, browser) do not leave one
+# worker finishing alone.
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
+
+.PHONY: help install test test-fast lint run chromium vendor-clerk-js
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -10,9 +16,12 @@ install:  ## Install uv if needed, then the locked environment (.venv)
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
-test: install  ## Run the test suite, reporting line and branch coverage of the product code (emulator included)
-	$(UV) run pytest --cov --cov-report=term
+test: install  ## Run the whole suite in parallel, reporting line and branch coverage of the product code (emulator included)
+	$(UV) run pytest $(PYTEST_PARALLEL) --cov --cov-report=term
 	$(UV) run python scripts/coverage_totals.py
+
+test-fast: install  ## The suite without the slow kinds (browser, fuzz, bench, live server, races), in parallel, no coverage
+	$(UV) run pytest $(PYTEST_PARALLEL) -q -m "not slow"
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .

@@ -15,6 +15,11 @@ To act as someone:
   ``signed_in`` with ``workspace_role`` to make the user a member.
 
 Users, sessions and tokens are made through the Backend API exactly as a script would against real Clerk.
+
+Kinds of test (markers registered in pyproject.toml, given here from where a test lives and what it uses, so a new
+test of a slow kind is marked without anyone remembering to): ``browser`` (Chromium), ``fuzz`` (tests/api_fuzz),
+``bench`` (tests/test_bench_smoke.py), ``live_server`` (uses pytest-django's live server), ``races`` (two
+requests meeting, tests/races.py); all of them are ``slow``. ``make test-fast`` runs ``-m "not slow"``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -37,6 +43,38 @@ from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 
 pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit"]
+
+# Markers that make a test ``slow`` (left out of ``make test-fast``).
+SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def _kinds(item: pytest.Item) -> set[str]:
+    kinds = {marker.name for marker in item.iter_markers() if marker.name in SLOW_KINDS}
+    path = Path(str(item.path)).resolve()
+    if path.name.startswith("test_browser"):
+        kinds.add("browser")
+    if TESTS_DIR / "api_fuzz" in path.parents:
+        kinds.add("fuzz")
+    if path == TESTS_DIR / "test_bench_smoke.py":
+        kinds.add("bench")
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if "live_server" in fixtures:
+        kinds.add("live_server")
+    function = getattr(item, "function", None)
+    if function is not None and "meanwhile" in function.__code__.co_names:  # tests/races.py's context manager
+        kinds.add("races")
+    return kinds
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        kinds = _kinds(item)
+        for kind in sorted(kinds - {marker.name for marker in item.iter_markers()}):
+            item.add_marker(kind)
+        if kinds:
+            item.add_marker("slow")
+
 
 TEST_ORIGIN = "http://testserver"
 # Long enough for any single test; Clerk's browser tokens live 60 s, Backend API ones as long as asked.

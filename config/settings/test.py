@@ -1,10 +1,26 @@
 """Test settings: PostgreSQL when DATABASE_URL is set, SQLite otherwise; fast hashing; mail kept in memory."""
 
 import os
+import re
 import uuid
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REDIS_URL, env
+
+
+def _worker_redis_url(url: str, worker: str) -> str:
+    """pytest-xdist worker ``gwN`` counts in Redis database (the URL's database + N), so parallel workers never see
+    each other's keys even without the prefix below. Past Redis's 16 databases the worker keeps the URL's own one
+    (the prefix still keeps it apart)."""
+    match = re.fullmatch(r"gw(\d+)", worker)
+    url_match = re.fullmatch(r"(rediss?://[^/?#]*)(?:/(\d*))?(.*)", url)
+    if not match or not url_match:
+        return url
+    database = int(url_match.group(2) or 0) + int(match.group(1))
+    return f"{url_match.group(1)}/{database}{url_match.group(3)}" if database < 16 else url
+
+
+TEST_REDIS_URL = _worker_redis_url(REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 DEBUG = False
 SECRET_KEY = "django-insecure-test-only"  # noqa: S105
@@ -24,7 +40,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": TEST_REDIS_URL,
             "KEY_PREFIX": f"test-{os.getpid()}-{uuid.uuid4().hex[:8]}",
         }
     }

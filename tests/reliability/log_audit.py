@@ -23,6 +23,9 @@ Looked for: Clerk secret keys (``sk_test_``/``sk_live_``, and the configured val
 URLs (``__clerk_ticket=``, ``ticket=``), and invitation links (``/v1/tickets/accept?ticket=``). Values already
 replaced by ``[redacted]`` do not count.
 
+Under pytest-xdist each worker scans its own tests and hands its hits (and counts) to the controller through
+``workeroutput`` when it finishes; the controller lists them all and sets the exit status, as a serial run does.
+
 At the end of the session each hit is listed with where it came from (test id, logger or stream) and a masked
 excerpt (the secret itself is never printed again), and the run's exit status becomes 1. A test that must log a
 secret on purpose (say, to test redaction end to end) is marked ``@pytest.mark.log_audit_allow(reason)``: its hits
@@ -37,12 +40,13 @@ import os
 import re
 import threading
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pytest
 
 HANDLER_NAME = "log-audit"
+WORKER_OUTPUT_KEY = "log_audit"
 MAX_HITS_SHOWN = 50
 
 # (name, pattern). Order matters only for the label of a hit.
@@ -193,7 +197,11 @@ def _install() -> None:
 
 
 def _enabled(config: pytest.Config) -> bool:
-    return os.environ.get("LOG_AUDIT", "1") != "0" and not hasattr(config, "workerinput")
+    return os.environ.get("LOG_AUDIT", "1") != "0"
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 # --------------------------------------------------------------------------- hooks
@@ -256,12 +264,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not _enabled(session.config):
         return
     logging.getLogger().removeHandler(_handler)
+    if _is_worker(session.config):
+        # The controller reports for the whole run (pytest_testnodedown below).
+        session.config.workeroutput[WORKER_OUTPUT_KEY] = {  # type: ignore[attr-defined]
+            "hits": [asdict(hit) for hit in _audit.hits],
+            "records": _audit.records,
+            "captures": _audit.captures,
+        }
+        return
     if any(not hit.allowed for hit in _audit.hits) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, on the controller: take over what a finished worker found."""
+    output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    if not output:
+        return
+    with _audit.lock:
+        _audit.hits.extend(Hit(**hit) for hit in output["hits"])
+        _audit.records += output["records"]
+        _audit.captures += output["captures"]
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if not _enabled(config):
+    if not _enabled(config) or _is_worker(config):
         return
     failing = [hit for hit in _audit.hits if not hit.allowed]
     allowed = [hit for hit in _audit.hits if hit.allowed]
