@@ -409,6 +409,17 @@ def create_organization_membership(organization_id: str, *, user_id: str, role: 
     return ClerkMembership.from_json(_json(membership))
 
 
+def update_organization_membership(organization_id: str, *, user_id: str, role: str) -> ClerkMembership:
+    membership = _call(
+        "organization_memberships.update",
+        client().organization_memberships.update,
+        organization_id=organization_id,
+        user_id=user_id,
+        role=role,
+    )
+    return ClerkMembership.from_json(_json(membership))
+
+
 def delete_organization_membership(organization_id: str, *, user_id: str) -> ClerkMembership:
     membership = _call(
         "organization_memberships.delete",

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from invitations import views
+from invitations import member_views, views
 
 app_name = "invitations"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -17,6 +17,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/revoke/",
         views.revoke,
         name="revoke",
+    ),
+    path(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/role/",
+        member_views.member_role,
+        name="member-role",
+    ),
+    path(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/remove/",
+        member_views.member_remove,
+        name="member-remove",
     ),
     path("accept-invite/", views.accept_invite, name="accept"),
     path("accept-invite/joined/", views.accept_joined, name="accept-joined"),

@@ -105,6 +105,7 @@ def _settings_context(
         "workspaces": workspaces,
         "members": list(selectors.workspace_members(workspace=workspace)),
         "may_invite": may_invite,
+        "may_manage_members": may_invite,  # the same permission (invitations.members.may_manage_members)
         "pending": _pending(workspace) if may_invite else [],
         "form": form or InviteForm(),
         "results": results,

@@ -150,6 +150,9 @@ class MemberSerializer(serializers.ModelSerializer[WorkspaceMembership]):
     """A member of the workspace and their workspace role."""
 
     user_id = serializers.IntegerField(source="user.id", read_only=True)
+    clerk_user_id = serializers.CharField(
+        source="user.clerk_user_id", read_only=True, help_text="Names the member in `…/members/{user}/`."
+    )
     email = serializers.EmailField(source="user.email", read_only=True)
     name = serializers.CharField(source="user.full_name", read_only=True)
     image_url = serializers.CharField(source="user.image_url", read_only=True)
@@ -157,7 +160,7 @@ class MemberSerializer(serializers.ModelSerializer[WorkspaceMembership]):
 
     class Meta:
         model = WorkspaceMembership
-        fields = ["user_id", "email", "name", "image_url", "role", "joined_at"]
+        fields = ["user_id", "clerk_user_id", "email", "name", "image_url", "role", "joined_at"]
         read_only_fields = fields
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -20,20 +19,19 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User, Workspace, WorkspaceMembership
+from accounts.models import User, Workspace
 from core.exceptions import NotAuthenticated, NotFound
 from core.parsers import DepthLimitedJSONParser
 from core.ratelimits import per_user
 from core.serializers import ErrorSerializer
 from invitations import selectors, services
 from invitations.api import ratelimits
-from invitations.api.permissions import CanInviteToWorkspace, CanSeeWorkspace, log_denied
+from invitations.api.permissions import CanInviteToWorkspace, log_denied
 from invitations.api.serializers import (
     InvitationListQuerySerializer,
     InvitationSerializer,
     InviteRequestSerializer,
     InviteResponseSerializer,
-    MemberSerializer,
     summarize,
 )
 from invitations.models import WorkspaceInvitation
@@ -240,27 +238,3 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         invitation = self.get_invitation()
         invitation = services.invitation_revoke(invitation=invitation, actor=self.user, request=request._request)
         return Response(InvitationSerializer(invitation).data)
-
-
-@extend_schema(parameters=[WORKSPACE_ID], tags=["workspace members"])
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="workspace_members_list",
-        summary="List a workspace's members",
-        description="Paginated. Any member of the workspace may read it, as may super_admin, admin and pm.",
-        responses={200: MemberSerializer(many=True), 400: BAD_QUERY, 401: UNAUTHENTICATED, 404: NOT_FOUND},
-    ),
-)
-class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
-    """``/api/workspaces/{workspace_id}/members/``."""
-
-    permission_classes = [IsAuthenticated, CanSeeWorkspace]
-    serializer_class = MemberSerializer
-    queryset = WorkspaceMembership.objects.none()  # for the schema
-
-    def get_queryset(self) -> QuerySet[WorkspaceMembership]:
-        return selectors.workspace_members(workspace=self.get_workspace())
-
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MemberSerializer(page, many=True).data)

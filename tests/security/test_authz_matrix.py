@@ -66,6 +66,7 @@ STAFF_PAGE: Expected = ("login", "403", "403", "403", "403", "ok", "ok", "login"
 SUPER_PAGE: Expected = ("login", "403", "403", "403", "403", "403", "ok", "login")
 WS_API_MANAGE: Expected = ("401", "403", "ok", "404", "ok", "ok", "ok", "401")
 WS_API_MEMBERS: Expected = ("401", "ok", "ok", "404", "ok", "ok", "ok", "401")
+SIGNED_IN_API: Expected = ("401", "ok", "ok", "ok", "ok", "ok", "ok", "401")
 STAFF_API: Expected = ("401", "403", "403", "403", "403", "ok", "ok", "401")
 SUPER_API: Expected = ("401", "403", "403", "403", "403", "403", "ok", "401")
 # The schema and Swagger UI are public (drf-spectacular's default SERVE_PERMISSIONS is AllowAny), but DRF still
@@ -91,6 +92,9 @@ class Ids:
     target_clerk_id: str
     target_email: str
     some_user: int
+    # Workspace A's only admin: a role change or removal of them is refused (409 last_admin) for every caller who
+    # gets past the guards, so the rows change nothing and each caller meets the same state.
+    only_admin_clerk_id: str = ""
 
 
 Perform = Callable[[Client, Ids], Any]
@@ -150,6 +154,36 @@ ROWS: list[Row] = [
         "POST",
         lambda c, i: c.post(
             f"/settings/workspaces/{i.workspace}/invitations/{i.invitation}/revoke/", {"confirm": "yes"}
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/role/",
+        "GET",
+        lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/role/?role=member"),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/role/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/role/",
+            {"role": "member", "confirm": "yes"},
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    # A member may remove themselves (leave), not others: removing the admin is 403 for them.
+    Row(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/remove/",
+        "GET",
+        lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/remove/"),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/remove/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/remove/", {"confirm": "yes"}
         ),
         WS_PAGE_MANAGE,
     ),
@@ -255,6 +289,32 @@ ROWS: list[Row] = [
         "api/^workspaces/(?P<workspace_id>[^/]+)/members/$",
         "GET",
         lambda c, i: c.get(f"/api/workspaces/{i.workspace}/members/"),
+        WS_API_MEMBERS,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/members/(?P<user>[^/]+)/$",
+        "PATCH",
+        lambda c, i: c.patch(
+            f"/api/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/",
+            {"role": "member"},
+            content_type="application/json",
+        ),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/members/(?P<user>[^/]+)/$",
+        "DELETE",
+        lambda c, i: c.delete(f"/api/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/"),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row("api/^workspaces/$", "GET", lambda c, i: c.get("/api/workspaces/"), SIGNED_IN_API, api=True),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/$",
+        "GET",
+        lambda c, i: c.get(f"/api/workspaces/{i.workspace}/"),
         WS_API_MEMBERS,
         api=True,
     ),
@@ -469,6 +529,7 @@ def world(
         target_clerk_id=target.clerk_user_id,
         target_email=(target.email or ""),
         some_user=target.pk,
+        only_admin_clerk_id=_user(sessions["workspace_admin"]).clerk_user_id,
     )
     missing_workspace = max(Workspace.objects.values_list("pk", flat=True)) + 1000
     missing_invitation = max(WorkspaceInvitation.objects.values_list("pk", flat=True)) + 1000

@@ -1,0 +1,74 @@
+/*
+ * /settings/ members: the product's own confirmation before a role change, a removal or leaving.
+ *
+ * Every row action is a plain POST form (without JavaScript the server asks on a confirmation page). Here a submit
+ * opens the #member-confirm <dialog> (showModal: focus inside, Esc and Cancel close it, focus returns to the
+ * button); "Confirm" fires the form's htmx trigger ("confirmed"), htmx posts it and swaps the row in place.
+ * Error rows marked X-Partial (last admin, Clerk refused) are ours and are swapped in like any other.
+ */
+(function () {
+  "use strict";
+
+  var pending = null;
+  var opener = null;
+
+  function dialog() {
+    return document.getElementById("member-confirm");
+  }
+
+  function ask(form, button) {
+    var box = dialog();
+    if (!box || typeof box.showModal !== "function" || !window.htmx) return false;
+    pending = form;
+    opener = button || document.activeElement;
+    box.querySelector("#member-confirm-title").textContent = form.getAttribute("data-confirm-title") || "Are you sure?";
+    box.querySelector("#member-confirm-text").textContent = form.getAttribute("data-confirm-text") || "";
+    var confirm = box.querySelector("[data-member-confirm]");
+    confirm.textContent = form.getAttribute("data-confirm-action") || "Confirm";
+    box.showModal();
+    box.querySelector("[data-member-cancel]").focus();
+    return true;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-confirm-title]")) return;
+    if (ask(form, event.submitter)) event.preventDefault();
+  });
+
+  document.addEventListener("click", function (event) {
+    var box = dialog();
+    if (!box || !box.open) return;
+    if (event.target.closest("[data-member-cancel]") || event.target === box) {
+      pending = null;
+      box.close();
+    } else if (event.target.closest("[data-member-confirm]")) {
+      var form = pending;
+      pending = null;
+      opener = form ? form.closest("li") : opener;
+      box.close();
+      if (form) window.htmx.trigger(form, "confirmed");
+    }
+  });
+
+  document.addEventListener("close", function (event) {
+    if (event.target !== dialog()) return;
+    if (opener && document.body.contains(opener)) opener.focus();
+  }, true);
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status >= 400 && xhr.getResponseHeader("X-Partial")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.classList && target.classList.contains("member-row")) {
+      var row = document.getElementById(target.id);
+      if (row) row.focus({ preventScroll: true });
+    }
+  });
+})();
