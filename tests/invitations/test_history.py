@@ -127,7 +127,7 @@ class TestTimeline:
         assert kinds(invitation) == ["created", "sent", "invited_again"]
 
     def test_a_row_without_audit_events_still_has_its_creation(self, workspace: Workspace, admin: User) -> None:
-        row = WorkspaceInvitationFactory(workspace=workspace, inviter=admin, inviter_email=admin.email)
+        row = WorkspaceInvitationFactory.create(workspace=workspace, inviter=admin, inviter_email=admin.email)
         steps = invitation_timeline(invitation=row)
         assert [(step.kind, step.actor_email) for step in steps] == [("created", "ada@example.com")]
 
@@ -142,7 +142,9 @@ class TestTimeline:
 # --------------------------------------------------------------------------- history list
 def _rows(workspace: Workspace, status: str, count: int, **fields: Any) -> list[WorkspaceInvitation]:
     return [
-        WorkspaceInvitationFactory(workspace=workspace, status=status, email=f"{status}{n}@example.com", **fields)
+        WorkspaceInvitationFactory.create(
+            workspace=workspace, status=status, email=f"{status}{n}@example.com", **fields
+        )
         for n in range(count)
     ]
 
@@ -155,7 +157,7 @@ class TestHistory:
             *_rows(workspace, InvitationStatus.REVOKED, 2),
             *_rows(workspace, InvitationStatus.FAILED, 1),
         ]
-        late = WorkspaceInvitationFactory(
+        late = WorkspaceInvitationFactory.create(
             workspace=workspace, status=InvitationStatus.PENDING, expires_at=timezone.now() - timedelta(hours=1)
         )
 
@@ -168,7 +170,7 @@ class TestHistory:
 
     def test_status_filter_counts_open_rows_past_expiry_as_expired(self, workspace: Workspace) -> None:
         swept = _rows(workspace, InvitationStatus.EXPIRED, 1)
-        late = WorkspaceInvitationFactory(
+        late = WorkspaceInvitationFactory.create(
             workspace=workspace, status=InvitationStatus.QUEUED, expires_at=timezone.now() - timedelta(hours=1)
         )
         _rows(workspace, InvitationStatus.REVOKED, 1)
@@ -179,7 +181,9 @@ class TestHistory:
 
     def test_search_is_a_case_insensitive_substring(self, workspace: Workspace) -> None:
         _rows(workspace, InvitationStatus.REVOKED, 3)
-        WorkspaceInvitationFactory(workspace=workspace, status=InvitationStatus.ACCEPTED, email="zed@globex.test")
+        WorkspaceInvitationFactory.create(
+            workspace=workspace, status=InvitationStatus.ACCEPTED, email="zed@globex.test"
+        )
 
         page = history.invitation_history(workspace=workspace, filters=history.history_filters(search=" GLOBEX "))
 
@@ -300,7 +304,7 @@ class TestApi:
         self, api: SignedInClient, workspace: Workspace, admin: User, clerk_workspace: Callable[..., Workspace]
     ) -> None:
         other = clerk_workspace("Globex")
-        row = WorkspaceInvitationFactory(workspace=other)
+        row = WorkspaceInvitationFactory.create(workspace=other)
         response = api.get(f"/api/workspaces/{workspace.pk}/invitations/{row.pk}/")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
