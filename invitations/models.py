@@ -75,7 +75,12 @@ class WorkspaceInvitation(TimeStampedModel):
             models.CheckConstraint(condition=Q(role__in=WorkspaceRole.values), name="invitations_role_valid"),
             models.CheckConstraint(condition=Q(status__in=InvitationStatus.values), name="invitations_status_valid"),
         ]
-        indexes = [models.Index(fields=["workspace", "status", "-created_at"])]
+        indexes = [
+            models.Index(fields=["workspace", "status", "-created_at"]),
+            # Open rows past their expiry (they count as expired in the history); see invitations/history.py.
+            # The history's email search also has a trigram index, PostgreSQL only (migration 0003).
+            models.Index(fields=["workspace", "status", "expires_at"], name="invitations_ws_status_expiry"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} → {self.workspace} ({self.status})"

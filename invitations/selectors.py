@@ -21,9 +21,11 @@ from core.exceptions import NotFound
 from invitations.errors import InvalidStatusFilter
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 
-# `status` filter values of invitation_list: the stored statuses, plus "open" (queued or pending, not past expiry).
+# `status` filter values of invitation_list: the stored statuses, plus "open" (queued or pending, not past expiry)
+# and "history" (accepted, revoked, expired or failed: over, one way or another).
 # "expired" and the open statuses are *effective*: an open row past its expiry counts as expired, not as open.
-STATUS_FILTERS = frozenset({"open", *InvitationStatus.values})
+STATUS_FILTERS = frozenset({"open", "history", *InvitationStatus.values})
+_OVER = (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED, InvitationStatus.EXPIRED, InvitationStatus.FAILED)
 
 
 def _sees_every_workspace(user: User) -> bool:
@@ -75,6 +77,8 @@ def invitation_list(
             raise InvalidStatusFilter(f"Unknown status {status!r}: use one of {allowed}.")
         if status == "open":
             invitations = invitations.open(now=now)
+        elif status == "history":
+            invitations = invitations.filter(Q(status__in=_OVER) | Q(status__in=OPEN_STATUSES, expires_at__lte=now))
         elif status == InvitationStatus.EXPIRED:
             invitations = invitations.filter(
                 Q(status=InvitationStatus.EXPIRED) | Q(status__in=OPEN_STATUSES, expires_at__lte=now)

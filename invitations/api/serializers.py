@@ -70,7 +70,8 @@ class InvitationListQuerySerializer(StrictSerializer):
     status = serializers.ChoiceField(
         choices=STATUS_FILTERS,
         required=False,
-        help_text="Only invitations with this effective status; `open` = `queued` or `pending` and not expired.",
+        help_text="Only invitations with this effective status; `open` = `queued` or `pending` and not expired; "
+        "`history` = `accepted`, `revoked`, `expired` or `failed`.",
     )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
