@@ -209,7 +209,7 @@ class TestBulkRevoke:
     def test_ids_of_another_workspace_are_not_touched(
         self, workspace: Workspace, org_admin: User, clerk_workspace: Callable[..., Workspace]
     ) -> None:
-        theirs: WorkspaceInvitation = WorkspaceInvitationFactory(workspace=clerk_workspace("Globex"))  # type: ignore[no-untyped-call]
+        theirs = WorkspaceInvitationFactory.create(workspace=clerk_workspace("Globex"))
         with pytest.raises(bulk.NothingSelected):
             bulk.invitations_bulk(workspace=workspace, actor=org_admin, action="revoke", ids=[theirs.pk])
         theirs.refresh_from_db()
