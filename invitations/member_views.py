@@ -22,11 +22,13 @@ from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
 from accounts.views import signed_in_user
 from core.exceptions import ApplicationError, PermissionDenied
+from core.pages import friendly_message
+from core.ratelimits import per_user_posts
 from invitations import members, selectors
 from invitations.api import ratelimits
-from invitations.views import NOT_OURS, HtmxHttpRequest, _partial, _settings_url, friendly_message
+from invitations.views import NOT_OURS, HtmxHttpRequest, _partial, _settings_url
 
-_limited = ratelimits.per_user_posts
+_limited = per_user_posts
 
 
 def _confirmed(request: HtmxHttpRequest) -> bool:

@@ -67,6 +67,7 @@ from core.exceptions import PermissionDenied
 from core.jobs import task_named
 from core.models import AuditEvent
 from core.request_id import current_request_id
+from invitations.cooldown import check_resend_cooldown
 from invitations.errors import AlreadyMember, InvalidRole, InvitationNotPending, NoEmails, TooManyEmails
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 from invitations.selectors import can_invite
@@ -950,6 +951,7 @@ def invitation_resend(
         row = _lock(invitation)
         if not row.is_open:
             raise _not_pending(row)
+        check_resend_cooldown(row, now=now)
         waiting = row.status == InvitationStatus.QUEUED and row.retry_at is not None and row.retry_at > now
         if waiting and not row.failure_reason:
             # Leased by a send in progress (someone just invited it): that send is the resend.

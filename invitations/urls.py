@@ -2,12 +2,14 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from invitations import member_views, views
+from invitations import member_views, views, views_bulk
 
 app_name = "invitations"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/workspaces/<int:workspace_id>/invitations/", views.invite, name="invite"),
+    path("settings/workspaces/<int:workspace_id>/invitations/check/", views_bulk.invite_list, name="invite-list"),
+    path("settings/workspaces/<int:workspace_id>/invitations/bulk/", views_bulk.bulk_action, name="bulk"),
     path(
         "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/resend/",
         views.resend,

@@ -42,6 +42,7 @@ from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.forms import InviteForm
 from invitations.models import WorkspaceInvitation
+from invitations.pending import pending_page
 
 logger = logging.getLogger(__name__)
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
@@ -78,10 +79,6 @@ def _invite_workspace(user: User, workspace_id: int) -> Workspace:
     return workspace
 
 
-def _pending(workspace: Workspace) -> list[WorkspaceInvitation]:
-    return list(selectors.invitation_list(workspace=workspace, status="open"))
-
-
 def _retry_text(results: Sequence[services.InviteResult]) -> str:
     """The addresses worth another try (invalid or failed), to leave in the textarea for correcting."""
     return "\n".join(r.email for r in results if r.result in ("invalid_email", "failed"))
@@ -99,6 +96,14 @@ def _settings_context(
     invite_open: bool = False,
 ) -> dict[str, Any]:
     may_invite = selectors.can_invite(user=user, workspace=workspace)
+    page = None
+    if may_invite:
+        number = request.GET.get("page", "")
+        page = pending_page(
+            workspace=workspace,
+            query=request.GET.get("q", ""),
+            page=min(int(number), 10_000) if number.isdigit() and int(number) > 0 else 1,
+        )
     return {
         "account": user,
         "workspace": workspace,
@@ -106,7 +111,8 @@ def _settings_context(
         "members": list(selectors.workspace_members(workspace=workspace)),
         "may_invite": may_invite,
         "may_manage_members": may_invite,  # the same permission (invitations.members.may_manage_members)
-        "pending": _pending(workspace) if may_invite else [],
+        "pending": page.rows if page is not None else [],
+        "page": page,
         "form": form or InviteForm(),
         "results": results,
         "invite_error": invite_error,
@@ -176,7 +182,8 @@ def invite(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
             "form": form,
             "results": results,
             "invite_error": invite_error,
-            "pending": _pending(workspace),
+            "page": (page := pending_page(workspace=workspace)),
+            "pending": page.rows,
             "may_invite": True,
         }
         return _partial(request, "invitations/_invite_response.html", context, status=status)
@@ -223,7 +230,7 @@ def _row_action(
             "invitation": invitation,
             "row_notice": notice,
             "row_error": error,
-            "pending_count": len(_pending(workspace)),
+            "pending_count": pending_page(workspace=workspace).total_label,
         }
         return _partial(request, "invitations/_invitation_row.html", context, status=status)
     if error:

@@ -238,6 +238,9 @@ INVITATIONS_API_RESEND_RATE = "30/h"
 INVITATIONS_API_REVOKE_RATE = "60/h"
 INVITATIONS_GLOBAL_INVITATIONS_RATE = "200/h"
 INVITATIONS_GLOBAL_BULK_CALLS_RATE = "40/h"
+# Bulk resend/revoke from the pending list (invitations/bulk.py): requests per user, and the resend cooldown.
+INVITATIONS_API_BULK_RATE = "20/h"
+INVITATIONS_RESEND_COOLDOWN_SECONDS = env.int("INVITATIONS_RESEND_COOLDOWN_SECONDS", default=600)
 
 # --------------------------------------------------------------------------- internal users (staff)
 # Rate limits of the staff API (internal_users/api/views.py): per user, and one global budget of Clerk application

@@ -64,3 +64,7 @@ CLERK_PROXY_URL = ""
 CLERK_JWT_KEY = ""
 CLERK_AUTHORIZED_PARTIES = ["http://testserver"]
 CLERK_TIMEOUT_MS = 3_000
+
+# Most tests resend an invitation right after sending it; the cooldown's own tests set it (tests/invitations/
+# test_bulk.py).
+INVITATIONS_RESEND_COOLDOWN_SECONDS = 0

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.roles import WorkspaceRole
-from invitations.api.serializers import StrictSerializer
+from core.serializers import StrictSerializer
 
 
 class MemberRoleSerializer(StrictSerializer):

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import WorkspaceMembership
+from core.ratelimits import per_user
 from invitations import members, selectors
 from invitations.api import ratelimits
 from invitations.api.member_serializers import MemberRoleSerializer
@@ -109,7 +110,7 @@ class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
-    @ratelimits.per_user("invitations.members.role", ratelimits.REVOKE_RATE_SETTING)
+    @per_user("invitations.members.role", ratelimits.REVOKE_RATE_SETTING)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = MemberRoleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -122,7 +123,7 @@ class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
         )
         return Response(MemberSerializer(membership).data)
 
-    @ratelimits.per_user("invitations.members.remove", ratelimits.REVOKE_RATE_SETTING)
+    @per_user("invitations.members.remove", ratelimits.REVOKE_RATE_SETTING)
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         members.member_remove(
             workspace=self.get_workspace(),

@@ -74,10 +74,14 @@ class InvitationListQuerySerializer(StrictSerializer):
         "`history` = `accepted`, `revoked`, `expired` or `failed`.",
     )
 
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=320, help_text="Only invitations whose email contains this."
+    )
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        # Query strings also carry pagination: only `status` is ours to check.
+        # Query strings also carry pagination: only `status` and `q` are ours to check.
         if isinstance(data, Mapping):
-            data = {"status": data["status"]} if "status" in data else {}
+            data = {name: data[name] for name in ("status", "q") if name in data}
         return super().to_internal_value(data)
 
 

@@ -26,6 +26,7 @@ from core.ratelimits import per_user
 from core.serializers import ErrorSerializer
 from invitations import selectors, services
 from invitations.api import ratelimits
+from invitations.api.bulk_views import BulkInvitationActions
 from invitations.api.permissions import CanInviteToWorkspace, log_denied
 from invitations.api.serializers import (
     InvitationListQuerySerializer,
@@ -183,7 +184,7 @@ ROW_ACTION_RESPONSES = {
         responses=ROW_ACTION_RESPONSES,
     ),
 )
-class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
+class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
     """``/api/workspaces/{workspace_id}/invitations/``: list, create, and the resend/revoke actions."""
 
     permission_classes = [IsAuthenticated, CanInviteToWorkspace]
@@ -207,6 +208,8 @@ class WorkspaceInvitationViewSet(WorkspaceScopedViewSet):
         invitations = selectors.invitation_list(
             workspace=self.get_workspace(), status=query.validated_data.get("status")
         )
+        if query.validated_data.get("q"):
+            invitations = invitations.filter(email__icontains=query.validated_data["q"])
         page = self.paginate_queryset(invitations)
         return self.get_paginated_response(InvitationSerializer(page, many=True).data)
 

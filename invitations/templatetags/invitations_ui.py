@@ -10,6 +10,8 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from invitations import cooldown
+
 register = template.Library()
 
 _UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60))
@@ -56,6 +58,9 @@ RESULT_LABELS = {
     "invalid_email": "Not a valid email address",
     "queued": "Queued: will be sent shortly",
     "failed": "Failed",
+    "duplicate": "Listed twice",
+    "invalid_role": "Unknown role",
+    "valid": "Ready to invite",
 }
 _SUMMARY_WORDS = {
     "invited": ("invited", "invited"),
@@ -64,6 +69,9 @@ _SUMMARY_WORDS = {
     "invalid_email": ("invalid address", "invalid addresses"),
     "queued": ("queued", "queued"),
     "failed": ("failed", "failed"),
+    "duplicate": ("listed twice", "listed twice"),
+    "invalid_role": ("unknown role", "unknown roles"),
+    "valid": ("ready to invite", "ready to invite"),
 }
 
 
@@ -82,3 +90,9 @@ def results_summary(results: Iterable[Any]) -> str:
         if counts[key]:
             parts.append(f"{counts[key]} {one if counts[key] == 1 else many}")
     return " · ".join(parts)
+
+
+@register.filter
+def resend_available_at(invitation: Any) -> datetime | None:
+    """When an invitation may be resent again (the cooldown of ``invitations.cooldown``), ``None`` if now."""
+    return cooldown.resend_available_at(invitation)

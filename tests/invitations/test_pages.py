@@ -154,7 +154,8 @@ class TestSettingsPage:
         assert f'hx-post="{action_url(invitation, "resend")}"' in row
         assert f'hx-post="{action_url(invitation, "revoke")}"' in row
         assert 'hx-target="closest tr"' in row
-        assert "hx-confirm=" in row  # revoking asks first
+        assert "data-confirm=" in row  # revoking asks first, in our own dialog (static/core/confirm.js)
+        assert "hx-confirm=" not in row  # never the browser's confirm()
         assert row.count('name="csrfmiddlewaretoken"') == 2  # plain forms: work without JavaScript
         assert "vendor/htmx.min.js" in page
         assert "invitations/settings.js" in page

@@ -272,6 +272,29 @@ ROWS: list[Row] = [
         api=True,
     ),
     Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/check/$",
+        "POST",
+        lambda c, i: _json(c, f"/api/workspaces/{i.workspace}/invitations/check/", {"emails": ["n@example.com"]}),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/import/$",
+        "POST",
+        lambda c, i: _json(c, f"/api/workspaces/{i.workspace}/invitations/import/", {"emails": ["n@example.com"]}),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/bulk/$",
+        "POST",
+        lambda c, i: _json(
+            c, f"/api/workspaces/{i.workspace}/invitations/bulk/", {"action": "revoke", "ids": [i.invitation]}
+        ),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
         "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/resend/$",
         "POST",
         lambda c, i: c.post(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/resend/"),
