@@ -26,6 +26,16 @@ from invitations.api.bulk_serializers import (
     ImportResponseSerializer,
     InviteListSerializer,
 )
+from invitations.api.responses import (
+    CLERK_ERROR,
+    CLERK_UNAVAILABLE,
+    FORBIDDEN,
+    INVALID,
+    NOT_FOUND,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    UNSUPPORTED_MEDIA,
+)
 
 BULK_RATE_SETTING = "INVITATIONS_API_BULK_RATE"
 LIST_PARSERS = [DepthLimitedJSONParser, MultiPartParser]
@@ -46,7 +56,15 @@ class BulkInvitationActions:
         description="What would happen to each entry: `valid` (would be sent), `invalid_email`, `invalid_role`, "
         "`duplicate` (listed twice), `already_member`, `already_invited`. Nothing is written, Clerk is not called.",
         request={"application/json": InviteListSerializer, "multipart/form-data": InviteListSerializer},
-        responses={200: CheckResponseSerializer},
+        responses={
+            200: CheckResponseSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            415: UNSUPPORTED_MEDIA,
+            429: RATE_LIMITED,
+        },
         examples=[
             OpenApiExample(
                 "Entries",
@@ -74,7 +92,17 @@ class BulkInvitationActions:
         description="Checks the list as `check/` does and invites the `valid` entries, each with its role; one "
         "result per entry in order, duplicates and invalid roles included. Budgets as for `POST …/invitations/`.",
         request={"application/json": InviteListSerializer, "multipart/form-data": InviteListSerializer},
-        responses={200: ImportResponseSerializer},
+        responses={
+            200: ImportResponseSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            415: UNSUPPORTED_MEDIA,
+            429: RATE_LIMITED,
+            502: CLERK_ERROR,
+            503: CLERK_UNAVAILABLE,
+        },
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=LIST_PARSERS)
     @per_user("invitations.api.invite", ratelimits.INVITE_RATE_SETTING)
@@ -100,7 +128,16 @@ class BulkInvitationActions:
         "One result per invitation: `revoked`, `resent`, `cooldown` (sent too recently; `retry_after`), "
         "`rate_limited` (a budget or Clerk said stop), `not_pending`, `failed`.",
         request=BulkRequestSerializer,
-        responses={200: BulkResponseSerializer},
+        responses={
+            200: BulkResponseSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            429: RATE_LIMITED,
+            502: CLERK_ERROR,
+            503: CLERK_UNAVAILABLE,
+        },
         examples=[OpenApiExample("Revoke all matching", value={"action": "revoke", "filter": {"q": "@old.example"}})],
     )
     @action(detail=False, methods=["post"], url_path="bulk")

@@ -22,20 +22,17 @@ from rest_framework.response import Response
 from core.exceptions import NotFound
 from invitations import links, selectors
 from invitations.api.permissions import CanInviteToWorkspace, log_denied
-from invitations.api.serializers import InvitationSerializer
-from invitations.api.views import (
+from invitations.api.responses import (
     CLERK_ERROR,
     CLERK_UNAVAILABLE,
     FORBIDDEN,
-    INVITATION_ID,
     NOT_FOUND,
     NOT_PENDING,
     RATE_LIMITED,
     UNAUTHENTICATED,
-    WORKSPACE_ID,
-    WorkspaceScopedViewSet,
-    _id_or_404,
 )
+from invitations.api.serializers import InvitationSerializer
+from invitations.api.views import INVITATION_ID, WORKSPACE_ID, WorkspaceScopedViewSet, _id_or_404
 from invitations.models import WorkspaceInvitation
 from invitations.timeline import invitation_timeline
 

@@ -23,8 +23,7 @@ from invitations import members, selectors
 from invitations.api import ratelimits
 from invitations.api.member_serializers import MemberRoleSerializer
 from invitations.api.permissions import CanSeeWorkspace
-from invitations.api.serializers import MemberSerializer
-from invitations.api.views import (
+from invitations.api.responses import (
     BAD_QUERY,
     CLERK_ERROR,
     CLERK_REJECTED,
@@ -33,20 +32,22 @@ from invitations.api.views import (
     RATE_LIMITED,
     UNAUTHENTICATED,
     UNSUPPORTED_MEDIA,
-    WORKSPACE_ID,
-    WorkspaceScopedViewSet,
-    _error,
+    error_response,
 )
+from invitations.api.serializers import MemberSerializer
+from invitations.api.views import WORKSPACE_ID, WorkspaceScopedViewSet
 
 USER = OpenApiParameter(
     "user", OpenApiTypes.STR, OpenApiParameter.PATH, description="The member's Clerk user id (`clerk_user_id`)."
 )
-MEMBER_FORBIDDEN = _error(
+MEMBER_FORBIDDEN = error_response(
     "You may see this workspace but not manage its members (`permission_denied`): only its admins and staff may "
     "change roles or remove others; anyone may remove themselves."
 )
-MEMBER_NOT_FOUND = _error("The workspace is outside your reach, or this person is not a member of it (`not_found`).")
-LAST_ADMIN = _error("This is the workspace's only admin: it cannot be demoted or removed (`last_admin`).")
+MEMBER_NOT_FOUND = error_response(
+    "The workspace is outside your reach, or this person is not a member of it (`not_found`)."
+)
+LAST_ADMIN = error_response("This is the workspace's only admin: it cannot be demoted or removed (`last_admin`).")
 WRITE_RESPONSES: dict[int, Any] = {
     401: UNAUTHENTICATED,
     403: MEMBER_FORBIDDEN,
@@ -78,7 +79,7 @@ WRITE_RESPONSES: dict[int, Any] = {
         request=MemberRoleSerializer,
         responses={
             200: MemberSerializer,
-            400: _error("`role` is missing or not `admin` / `member` (`invalid`), or the JSON is malformed."),
+            400: error_response("`role` is missing or not `admin` / `member` (`invalid`), or the JSON is malformed."),
             415: UNSUPPORTED_MEDIA,
             **WRITE_RESPONSES,
         },

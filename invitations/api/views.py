@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -23,11 +23,23 @@ from accounts.models import User, Workspace
 from core.exceptions import NotAuthenticated, NotFound
 from core.parsers import DepthLimitedJSONParser
 from core.ratelimits import per_user
-from core.serializers import ErrorSerializer
 from invitations import selectors, services
 from invitations.api import ratelimits
 from invitations.api.bulk_views import BulkInvitationActions
 from invitations.api.permissions import CanInviteToWorkspace, log_denied
+from invitations.api.responses import (
+    BAD_QUERY,
+    CLERK_ERROR,
+    CLERK_REJECTED,
+    CLERK_UNAVAILABLE,
+    FORBIDDEN,
+    INVALID,
+    NOT_FOUND,
+    NOT_PENDING,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    UNSUPPORTED_MEDIA,
+)
 from invitations.api.serializers import (
     InvitationListQuerySerializer,
     InvitationSerializer,
@@ -45,34 +57,6 @@ def _id_or_404(value: object) -> int:
         return int(value)
     raise NotFound()
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-UNAUTHENTICATED = _error("No valid session token (`not_authenticated`).")
-NOT_FOUND = _error("The workspace (or invitation) does not exist or is outside your reach (`not_found`).")
-FORBIDDEN = _error(
-    "You may see this workspace but not manage its invitations (`permission_denied`), or the CSRF check failed "
-    "for a cookie-authenticated request."
-)
-INVALID = _error(
-    "The input is not valid: `invalid` (with `extra.fields`), `parse_error` (malformed JSON), `no_emails` (only "
-    "blank entries)."
-)
-BAD_QUERY = _error(
-    "A query parameter is not valid (`invalid`, with `extra.fields`): an unknown `status`, or a `page` / `page_size` "
-    "that is not a whole number in range."
-)
-RATE_LIMITED = _error("Too many requests (`rate_limited`); see the `Retry-After` header and `extra.retry_after`.")
-CLERK_ERROR = _error("Clerk answered with an error (`clerk_error`, `clerk_rejected`).")
-CLERK_UNAVAILABLE = _error("Clerk cannot be reached right now (`clerk_unavailable`); try again in a moment.")
-NOT_PENDING = _error(
-    "The invitation is no longer open (`invitation_not_pending`, `already_member`), or Clerk reports a conflict "
-    "(`clerk_rejected`)."
-)
-CLERK_REJECTED = _error("Clerk refused the request (`clerk_rejected`, with Clerk's code in `extra.clerk_code`).")
-UNSUPPORTED_MEDIA = _error("The body is not JSON (`unsupported_media_type`).")
 
 WORKSPACE_ID = OpenApiParameter(
     "workspace_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The workspace's id."

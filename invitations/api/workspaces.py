@@ -18,7 +18,8 @@ from accounts.models import User, Workspace
 from core.exceptions import NotAuthenticated, NotFound
 from invitations.api.member_serializers import WorkspaceSerializer
 from invitations.api.permissions import log_denied
-from invitations.api.views import BAD_QUERY, NOT_FOUND, UNAUTHENTICATED, WORKSPACE_ID, _id_or_404
+from invitations.api.responses import BAD_QUERY, NOT_FOUND, UNAUTHENTICATED
+from invitations.api.views import WORKSPACE_ID, _id_or_404
 from invitations.workspace_access import workspace_access, workspace_access_get, workspace_access_queryset
 
 

@@ -158,6 +158,24 @@ ROWS: list[Row] = [
         WS_PAGE_MANAGE,
     ),
     Row(
+        "settings/workspaces/<int:workspace_id>/invitations/check/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/invitations/check/", {"emails": "new@example.com", "role": "member"}
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    # A bulk action over a search that matches nothing: authorized callers get an answer, nothing changes.
+    Row(
+        "settings/workspaces/<int:workspace_id>/invitations/bulk/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/invitations/bulk/",
+            {"action": "resend", "all": "1", "q": "matches-nobody"},
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
         "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/role/",
         "GET",
         lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/role/?role=member"),
@@ -291,6 +309,20 @@ ROWS: list[Row] = [
         lambda c, i: _json(
             c, f"/api/workspaces/{i.workspace}/invitations/bulk/", {"action": "revoke", "ids": [i.invitation]}
         ),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/$",
+        "GET",
+        lambda c, i: c.get(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/"),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/link/$",
+        "POST",
+        lambda c, i: c.post(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/link/"),
         WS_API_MANAGE,
         api=True,
     ),
