@@ -34,6 +34,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "workspace_members_list",
         "statuses": {"200", "400", "401", "404"},
     },
+    (f"{WORKSPACE}/members/{{user}}/", "patch"): {
+        "id": "workspace_members_update",
+        "statuses": {"200", "400", "401", "403", "404", "409", "415", "422", "429", "502", "503"},
+    },
+    (f"{WORKSPACE}/members/{{user}}/", "delete"): {
+        "id": "workspace_members_remove",
+        "statuses": {"204", "401", "403", "404", "409", "422", "429", "502", "503"},
+    },
+    ("/api/workspaces/", "get"): {"id": "workspaces_list", "statuses": {"200", "400", "401"}},
+    (f"{WORKSPACE}/", "get"): {"id": "workspaces_retrieve", "statuses": {"200", "401", "404"}},
 }
 
 
@@ -65,7 +75,10 @@ def test_schema_renders_anonymously_and_lists_every_operation(schema: dict[str, 
         assert set(operation["responses"]) == expected["statuses"], (path, method)
         assert operation["security"] == [{"clerkSession": []}]
         parameters = {(p["in"], p["name"]): p for p in operation.get("parameters", [])}
-        assert parameters[("path", "workspace_id")]["schema"]["type"] == "integer"
+        if "{workspace_id}" in path:
+            assert parameters[("path", "workspace_id")]["schema"]["type"] == "integer"
+        if "{user}" in path:
+            assert parameters[("path", "user")]["schema"]["type"] == "string"
         if "{invitation_id}" in path:
             assert parameters[("path", "invitation_id")]["schema"]["type"] == "integer"
         # Every error is documented in the one shape.
@@ -150,3 +163,21 @@ def test_schema_generation_is_valid_and_warning_free() -> None:
     out, err = io.StringIO(), io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", stdout=out, stderr=err)
     assert "workspace" in out.getvalue()
+
+
+def test_member_and_workspace_shapes_are_documented(schema: dict[str, Any]) -> None:
+    patch = schema["paths"][f"{WORKSPACE}/members/{{user}}/"]["patch"]
+    request = _ref(schema, patch["requestBody"]["content"]["application/json"]["schema"])
+    assert (request["required"], request["additionalProperties"]) == (["role"], False)
+    assert set(_ref(schema, request["properties"]["role"])["enum"]) == {"admin", "member"}
+    member = _json_schema(schema, patch["responses"]["200"])
+    assert "clerk_user_id" in member["properties"]
+    assert "requestBody" not in schema["paths"][f"{WORKSPACE}/members/{{user}}/"]["delete"]
+    page = _json_schema(schema, schema["paths"]["/api/workspaces/"]["get"]["responses"]["200"])
+    workspace = _ref(schema, page["properties"]["results"]["items"])
+    assert set(workspace["properties"]) == {"id", "name", "slug", "role", "member_count", "permissions"}
+    assert set(_ref(schema, workspace["properties"]["permissions"])["properties"]) == {
+        "invite",
+        "manage_members",
+        "leave",
+    }
