@@ -79,6 +79,9 @@ def test_admin_changes_a_members_role_and_removes_another(
         bob = members.locator("li.member-row", has_text="Bob Stone")
         expect(bob.locator(".badge")).to_have_text("Admin")
         expect(bob).to_contain_text("now an admin of Acme Inc.")
+        expect(bob).to_be_focused()
+        # Ann is no longer the only admin: her own "Make member" is enabled at once, without a reload.
+        expect(members.get_by_role("button", name="Make Ann Lee a member")).to_be_enabled()
 
         # Remove Cleo, confirmed with Escape the first time (closes, nothing happens), then for real.
         cleo = members.locator("li.member-row", has_text="Cleo Park")
@@ -88,13 +91,16 @@ def test_admin_changes_a_members_role_and_removes_another(
         expect(dialog).to_be_hidden()
         cleo.get_by_role("button", name="Remove Cleo Park from the workspace").click()
         dialog.get_by_role("button", name="Remove member").click()
-        expect(members.locator("li.member-row.is-removed")).to_have_text("Cleo Park was removed from the workspace.")
+        expect(members.locator(".member-removed")).to_have_text("Cleo Park was removed from the workspace.")
+        expect(members.locator(".member-removed")).to_be_focused()
+        expect(members.locator("li.member-row")).to_have_count(2)
         shot(page, "settings-members-after")
 
         # A reload shows what the database holds: Bob an admin, Cleo gone; Ann (no longer the only admin) may leave.
         page.reload()
         expect(members.locator("li.member-row")).to_have_count(2)
         expect(members.get_by_role("button", name="Leave")).to_be_enabled()
+        expect(members.locator(".count")).to_have_text("2")
         browser.close()
 
     assert errors == []

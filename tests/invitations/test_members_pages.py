@@ -86,15 +86,21 @@ def test_without_javascript_a_post_asks_first_then_changes_the_role(
     assert role_of(workspace, user_of(member)) == "admin"
 
 
-def test_htmx_swaps_the_row_in_place(admin: SignedInClient, member: SignedInClient, workspace: Workspace) -> None:
+def test_htmx_swaps_the_members_card_in_place(
+    admin: SignedInClient, member: SignedInClient, workspace: Workspace
+) -> None:
     response = admin.post(role_url(workspace, user_of(member)), {"role": "admin"}, **HTMX)
     assert response.status_code == 200
-    row = response.content.decode()
-    assert row.strip().startswith(f'<li class="list-row member-row" id="member-{user_of(member).clerk_user_id}"')
+    card = response.content.decode()
+    assert card.strip().startswith('<section class="card" id="members"')
+    assert "<html" not in card
+    row = card.split(f'id="member-{user_of(member).clerk_user_id}"')[1].split("</li>")[0]
+    assert "data-focus-after-swap" in row
     assert "badge-ws-admin" in row
     assert "now an admin of Acme." in row
     assert 'aria-label="Make Max Muster a member"' in row
-    assert "<html" not in row
+    # Ada is no longer the only admin: her own actions are enabled in the same answer.
+    assert "You are the only admin" not in card
 
 
 def test_the_last_admin_refusal_is_shown_on_the_row(admin: SignedInClient, workspace: Workspace) -> None:
@@ -113,7 +119,9 @@ def test_removing_asks_then_removes(admin: SignedInClient, member: SignedInClien
     assert "Remove Max Muster?" in ask.content.decode()
     response = admin.post(remove_url(workspace, user_of(member)), **HTMX)
     assert response.status_code == 200
-    assert "Max Muster was removed from the workspace." in response.content.decode()
+    card = response.content.decode()
+    assert "Max Muster was removed from the workspace." in card
+    assert 'aria-label="1 member"' in card
     assert role_of(workspace, user_of(member)) is None
 
 
