@@ -467,7 +467,7 @@ class TestMembers:
         rows = {row["email"]: row for row in body["results"]}
         assert set(rows) == {user_of(ws_admin).email, user_of(ws_member).email}
         admin_row = rows[user_of(ws_admin).email]
-        assert set(admin_row) == {"user_id", "email", "name", "image_url", "role", "joined_at"}
+        assert set(admin_row) == {"user_id", "clerk_user_id", "email", "name", "image_url", "role", "joined_at"}
         assert (admin_row["user_id"], admin_row["role"], admin_row["name"]) == (
             user_of(ws_admin).pk,
             "admin",
