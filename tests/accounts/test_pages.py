@@ -268,8 +268,8 @@ class TestDashboard:
         assert "ann@example.com" in html
         # Which role is which: the workspace role beside each workspace, no bare "Member" account role beside it.
         assert html.count("Your role here") == 2
-        assert "Workspace admin" in html
-        assert "Workspace member" in html
+        assert 'Your role here</span> <span class="badge badge-ws-admin">Admin</span>' in html
+        assert 'Your role here</span> <span class="badge badge-ws-member">Member</span>' in html
         assert "Account role" not in html
         assert "None: your role in each workspace is shown beside it" in html
         assert [m.workspace.name for m in response.context["memberships"]] == ["Acme Inc", "Zeta Labs"]
