@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
+from accounts.roles import Role
 from accounts.selectors import workspace_memberships_for_user
 from core.exceptions import NotAuthenticated, PermissionDenied
 from core.middleware import is_safe_redirect, sign_in_url
@@ -93,6 +94,9 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     memberships = list(workspace_memberships_for_user(user=user))
+    if not memberships and user.role == Role.SUPER_ADMIN:
+        # A super admin in no workspace would find only an empty list here: they land on the internal dashboard.
+        return HttpResponseRedirect(reverse("internal_users:dashboard"))
     context = {"account": user, "memberships": memberships}
     return render(request, "accounts/dashboard.html", context)
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
@@ -108,3 +110,36 @@ def server_error_response(status: int = 500) -> HttpResponse:
     }
     body = error_body("server_error", messages.get(status, "Something went wrong on our side. Try again later."))
     return JsonResponse(body, status=status)
+
+
+# Django's technical 404 and 500 pages (shown when DEBUG is on) carry this robots tag; ours never do.
+_TECHNICAL_PAGE_MARK = b'content="NONE,NOARCHIVE"'
+
+
+class ProductErrorPagesMiddleware:
+    """With ``DEBUG`` on (the demo, ``make run``), people still see the product's own 404 and 500 pages.
+
+    Django shows its technical pages whenever ``DEBUG`` is on; ``PRODUCT_ERROR_PAGES_IN_DEBUG`` (on in
+    ``config/settings/local.py``) replaces them for pages with ``templates/404.html`` and ``500.html``. The
+    traceback is still logged (``django.request``) and the API keeps its JSON errors. Set it to ``False`` to see
+    Django's pages while debugging.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code in (404, 500)
+            and settings.DEBUG
+            and getattr(settings, "PRODUCT_ERROR_PAGES_IN_DEBUG", False)
+            and not request.path.startswith(MACHINE_PATH_PREFIXES)
+            and not response.streaming
+            and _TECHNICAL_PAGE_MARK in response.content
+        ):
+            if response.status_code == 404:
+                return render(request, "404.html", status=404)
+            # As Django's own server_error view: no request context, so a failing database cannot fail it again.
+            return HttpResponse(loader.get_template("500.html").render(), status=500)
+        return response

@@ -1,9 +1,10 @@
 """Member row actions on ``/settings/``: change a member's workspace role, remove a member, leave the workspace.
 
 Thin, like ``invitations.views``: the rules are ``invitations.members``. Each action asks first. With JavaScript the
-product's own dialog asks (static/invitations/members.js) and htmx posts the form, getting the row back (or the
-row's removal note); without it, a plain POST without ``confirm=yes`` (or a GET) shows a confirmation page whose
-form posts again with it, then redirects to ``/settings/`` with a flash message.
+product's own dialog asks (static/invitations/members.js) and htmx posts the form, getting the members card back
+(the changed row with its note, every other row's actions as they now are); without it, a plain POST without
+``confirm=yes`` (or a GET) shows a confirmation page whose form posts again with it, then redirects to
+``/settings/`` with a flash message.
 """
 
 from __future__ import annotations
@@ -35,15 +36,18 @@ def _confirmed(request: HtmxHttpRequest) -> bool:
     return request.method == "POST" and (bool(request.htmx) or request.POST.get("confirm") == "yes")
 
 
-def _row_context(user: User, workspace: Workspace, membership: WorkspaceMembership, **extra: Any) -> dict[str, Any]:
-    return {
+def _section(
+    request: HtmxHttpRequest, user: User, workspace: Workspace, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    """The members card again (the count and every row's actions follow the change: who is the only admin now)."""
+    context = {
         "account": user,
         "workspace": workspace,
-        "membership": membership,
+        "members": list(selectors.workspace_members(workspace=workspace)),
         "may_manage_members": members.may_manage_members(user=user, workspace=workspace),
-        "admin_count": selectors.workspace_members(workspace=workspace).filter(role=WorkspaceRole.ADMIN).count(),
         **extra,
     }
+    return _partial(request, "invitations/_members_section.html", context, status=status)
 
 
 def _confirm_page(
@@ -85,8 +89,9 @@ def member_role(request: HtmxHttpRequest, workspace_id: int, clerk_user_id: str)
         error, status = friendly_message(exc, action="change the role"), exc.http_status
         membership = members.member_get(workspace=workspace, clerk_user_id=clerk_user_id)
     if request.htmx:
-        context = _row_context(user, workspace, membership, row_notice=notice, row_error=error)
-        return _partial(request, "invitations/_member_row.html", context, status=status)
+        return _section(
+            request, user, workspace, status=status, changed_id=clerk_user_id, row_notice=notice, row_error=error
+        )
     name = membership.user.full_name
     if error:
         messages.error(request, f"{name}: {error}")
@@ -114,8 +119,7 @@ def member_remove(request: HtmxHttpRequest, workspace_id: int, clerk_user_id: st
     except ApplicationError as exc:
         error = friendly_message(exc, action="leave the workspace" if leaving else "remove the member")
         if request.htmx:
-            context = _row_context(user, workspace, membership, row_error=error)
-            return _partial(request, "invitations/_member_row.html", context, status=exc.http_status)
+            return _section(request, user, workspace, status=exc.http_status, changed_id=clerk_user_id, row_error=error)
         messages.error(request, f"{membership.user.full_name}: {error}")
         return HttpResponseRedirect(_settings_url(workspace, anchor="members"))
     if leaving:
@@ -125,7 +129,6 @@ def member_remove(request: HtmxHttpRequest, workspace_id: int, clerk_user_id: st
         target = _settings_url(workspace, anchor="members") if still_sees else reverse("dashboard")
         return HttpResponseClientRedirect(target) if request.htmx else HttpResponseRedirect(target)
     if request.htmx:
-        context = {"membership": membership, "removed": True}
-        return _partial(request, "invitations/_member_row.html", context)
+        return _section(request, user, workspace, removed_name=membership.user.full_name)
     messages.success(request, f"{membership.user.full_name} was removed from {workspace.name}.")
     return HttpResponseRedirect(_settings_url(workspace, anchor="members"))

@@ -23,6 +23,8 @@ from .base import (
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# People trying the demo see the product's 404 and 500 pages, not Django's (core.middleware, ProductErrorPages…).
+PRODUCT_ERROR_PAGES_IN_DEBUG = True
 
 # Session tokens carry the page's origin in `azp`: accept both spellings of the local address.
 if "CLERK_AUTHORIZED_PARTIES" not in os.environ:

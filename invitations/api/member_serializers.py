@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from accounts.roles import WorkspaceRole
@@ -12,6 +14,20 @@ from core.serializers import StrictSerializer
 
 class MemberRoleSerializer(StrictSerializer):
     role = serializers.ChoiceField(choices=WorkspaceRole.choices, help_text="The member's new workspace role.")
+
+
+class MemberRoleSerializerExtension(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """drf-spectacular documents every PATCH body as partial (nothing required); ours requires ``role``."""
+
+    target_class = MemberRoleSerializer
+    priority = 1  # before StrictSerializerExtension
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        serializer = copy.copy(self.target)
+        serializer.partial = False
+        schema: dict[str, Any] = auto_schema._map_serializer(serializer, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
 
 
 class WorkspacePermissionsSerializer(serializers.Serializer[dict[str, bool]]):

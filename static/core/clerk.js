@@ -72,8 +72,16 @@
     return TICKET_PROBLEMS[first.code];
   }
 
+  // Clerk's words for a state we name differently: a deactivated person is "banned" in Clerk (we ban on deactivate).
+  var OUR_WORDS = {
+    user_banned:
+      "Your account has been deactivated, so you cannot sign in. If you think this is a mistake, ask an " +
+      "administrator of your organization to reactivate it.",
+  };
+
   function message(err, fallback) {
     var first = firstError(err);
+    if (first && OUR_WORDS[first.code]) return OUR_WORDS[first.code];
     if (first) return first.longMessage || first.message || fallback || "Clerk refused the request.";
     if (err && err.code === "network_error") return UNREACHABLE;
     return (err && err.message) || fallback || "Something went wrong. Try again.";

@@ -16,11 +16,28 @@
   var phone = null;
   var AC = window.AppClerk;
 
+  // An error is marked on its field: aria-invalid, and the message joins the field's description (after its
+  // hint), so a screen reader reads it with the field; focus goes back to the field to fix it.
   function setError(form, text) {
     var box = form.querySelector("[data-error]");
+    var field = form.querySelector("input:not([type=hidden])");
     box.textContent = text || "";
     box.hidden = !text;
+    if (!field) return;
+    var described = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+      return id && id !== box.id;
+    });
+    if (text) {
+      described.push(box.id);
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    } else {
+      field.removeAttribute("aria-invalid");
+    }
+    field.setAttribute("aria-describedby", described.join(" "));
   }
+
+  if (!numberForm.hidden) numberForm.elements.phone_number.focus();
 
   numberForm.addEventListener("submit", function (event) {
     event.preventDefault();

@@ -194,8 +194,8 @@
       var input = document.getElementById(toggle.getAttribute("aria-controls"));
       var reveal = input.type === "password";
       input.type = reveal ? "text" : "password";
-      toggle.textContent = reveal ? "Hide" : "Show";
-      toggle.setAttribute("aria-label", reveal ? "Hide password" : "Show password");
+      // A toggle button: its name stays "Show password" (what it shows), its state is aria-pressed.
+      toggle.setAttribute("aria-pressed", reveal ? "true" : "false");
     });
 
     // An error goes away as soon as its field is edited.

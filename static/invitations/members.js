@@ -3,7 +3,8 @@
  *
  * Every row action is a plain POST form (without JavaScript the server asks on a confirmation page). Here a submit
  * opens the #member-confirm <dialog> (showModal: focus inside, Esc and Cancel close it, focus returns to the
- * button); "Confirm" fires the form's htmx trigger ("confirmed"), htmx posts it and swaps the row in place.
+ * button); "Confirm" fires the form's htmx trigger ("confirmed"), htmx posts it and swaps the members card in
+ * place (the count and every row's actions follow), focusing the changed row or the removal note.
  * Error rows marked X-Partial (last admin, Clerk refused) are ours and are swapped in like any other.
  */
 (function () {
@@ -25,6 +26,9 @@
     box.querySelector("#member-confirm-text").textContent = form.getAttribute("data-confirm-text") || "";
     var confirm = box.querySelector("[data-member-confirm]");
     confirm.textContent = form.getAttribute("data-confirm-action") || "Confirm";
+    var danger = form.getAttribute("data-confirm-tone") === "danger";
+    confirm.classList.toggle("button-danger-solid", danger);
+    confirm.classList.toggle("button-primary", !danger);
     box.showModal();
     box.querySelector("[data-member-cancel]").focus();
     return true;
@@ -45,7 +49,7 @@
     } else if (event.target.closest("[data-member-confirm]")) {
       var form = pending;
       pending = null;
-      opener = form ? form.closest("li") : opener;
+      opener = null; // the card is replaced: focus goes to the changed row once it is swapped in
       box.close();
       if (form) window.htmx.trigger(form, "confirmed");
     }
@@ -64,11 +68,9 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    if (target && target.classList && target.classList.contains("member-row")) {
-      var row = document.getElementById(target.id);
-      if (row) row.focus({ preventScroll: true });
-    }
+  document.addEventListener("htmx:afterSwap", function () {
+    var card = document.getElementById("members");
+    var changed = card && card.querySelector("[data-focus-after-swap]");
+    if (changed) changed.focus({ preventScroll: true });
   });
 })();

@@ -266,7 +266,12 @@ class TestDashboard:
         html = response.content.decode()
         assert "Welcome, Ann" in html
         assert "ann@example.com" in html
-        assert "Member" in html  # the account's role
+        # Which role is which: the workspace role beside each workspace, no bare "Member" account role beside it.
+        assert html.count("Your role here") == 2
+        assert 'Your role here</span> <span class="badge badge-ws-admin">Admin</span>' in html
+        assert 'Your role here</span> <span class="badge badge-ws-member">Member</span>' in html
+        assert "Account role" not in html
+        assert "None: your role in each workspace is shown beside it" in html
         assert [m.workspace.name for m in response.context["memberships"]] == ["Acme Inc", "Zeta Labs"]
         assert [m.role for m in response.context["memberships"]] == ["admin", "member"]
         assert "Not Mine" not in html
@@ -280,8 +285,17 @@ class TestDashboard:
         html = client.get("/dashboard/").content.decode()
         assert "No workspaces yet" in html
 
-    def test_staff_role_and_admin_link_for_a_super_admin(self, client: Client, sign_in: SignIn) -> None:
+    def test_a_super_admin_in_no_workspace_lands_on_the_internal_dashboard(
+        self, client: Client, sign_in: SignIn
+    ) -> None:
         sign_in(client, email="root@example.com", role=Role.SUPER_ADMIN)
+        response = client.get("/dashboard/")
+        assert (response.status_code, response["Location"]) == (302, "/internal/")
+
+    def test_staff_role_and_admin_link_for_a_super_admin(self, client: Client, sign_in: SignIn) -> None:
+        user = sign_in(client, email="root@example.com", role=Role.SUPER_ADMIN)
+        workspace = workspace_link_from_clerk(organization=clerk.create_organization(name="Acme Inc"))
+        workspace_member_ensure(workspace=workspace, user=user, role=WorkspaceRole.ADMIN)
         html = client.get("/dashboard/").content.decode()
         assert "Super admin" in html
         assert 'href="/django-admin/"' in html

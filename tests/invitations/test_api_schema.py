@@ -97,6 +97,8 @@ def test_schema_renders_anonymously_and_lists_every_operation(schema: dict[str, 
         parameters = {(p["in"], p["name"]): p for p in operation.get("parameters", [])}
         if "{workspace_id}" in path:
             assert parameters[("path", "workspace_id")]["schema"]["type"] == "integer"
+        if "{user}" in path:
+            assert parameters[("path", "user")]["schema"]["type"] == "string"
         if "{invitation_id}" in path:
             assert parameters[("path", "invitation_id")]["schema"]["type"] == "integer"
         # Every error is documented in the one shape.
@@ -182,3 +184,21 @@ def test_schema_generation_is_valid_and_warning_free() -> None:
     out, err = io.StringIO(), io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", stdout=out, stderr=err)
     assert "workspace" in out.getvalue()
+
+
+def test_member_and_workspace_shapes_are_documented(schema: dict[str, Any]) -> None:
+    patch = schema["paths"][f"{WORKSPACE}/members/{{user}}/"]["patch"]
+    request = _ref(schema, patch["requestBody"]["content"]["application/json"]["schema"])
+    assert (request["required"], request["additionalProperties"]) == (["role"], False)
+    assert set(_ref(schema, request["properties"]["role"])["enum"]) == {"admin", "member"}
+    member = _json_schema(schema, patch["responses"]["200"])
+    assert "clerk_user_id" in member["properties"]
+    assert "requestBody" not in schema["paths"][f"{WORKSPACE}/members/{{user}}/"]["delete"]
+    page = _json_schema(schema, schema["paths"]["/api/workspaces/"]["get"]["responses"]["200"])
+    workspace = _ref(schema, page["properties"]["results"]["items"])
+    assert set(workspace["properties"]) == {"id", "name", "slug", "role", "member_count", "permissions"}
+    assert set(_ref(schema, workspace["properties"]["permissions"])["properties"]) == {
+        "invite",
+        "manage_members",
+        "leave",
+    }

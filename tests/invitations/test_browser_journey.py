@@ -171,10 +171,14 @@ def test_admin_invites_resends_and_revokes_and_the_invitee_joins(
         invitee.click("#accept-sign-up button[type=submit]")
         expect(invitee.locator("#accept-password-error")).to_have_text("Use at least 8 characters.")
         # Show/hide the password.
-        invitee.click(".password-toggle")
+        toggle = invitee.get_by_role("button", name="Show password")
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        toggle.click()
         expect(invitee.locator("#accept-password")).to_have_attribute("type", "text")
-        invitee.click(".password-toggle")
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        toggle.click()
         expect(invitee.locator("#accept-password")).to_have_attribute("type", "password")
+        expect(toggle).to_have_attribute("aria-pressed", "false")
 
         # A field error from Clerk (here a breached-password refusal, answered once in Clerk's shape) shows
         # beside its field; the flow goes on when it is fixed.

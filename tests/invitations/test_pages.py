@@ -134,6 +134,9 @@ class TestSettingsPage:
         assert "/resend/" not in page
         assert "/revoke/" not in page
         assert "pending.js" not in page  # htmx stays: a member may leave the workspace in place
+        # The script for the one action a member has here: leaving, on their own row (invitations/members.js).
+        assert "members.js" in page
+        assert "Make admin" not in page
 
     def test_an_admin_sees_the_invite_button_and_the_pending_invitations(
         self, admin: SignedInClient, workspace: Workspace
