@@ -64,7 +64,7 @@ class Spec:
         if "$ref" in node:  # OpenAPI 3.0 ignores siblings of $ref
             ref = node["$ref"]
             return {"$ref": base + ref if ref.startswith("#") else ref}
-        converted = {}
+        converted: dict[str, Any] = {}
         for key, value in node.items():
             if key in _DROPPED or key == "nullable":
                 continue
