@@ -545,6 +545,15 @@ def test_every_route_is_an_operation_of_the_spec() -> None:
                 FAPI.operation_for(method, re.sub(r"<[^>]+>", "x_1", rule.rule))
 
 
+def test_the_docs_list_every_route() -> None:
+    docs = (FAPI.path.parents[3] / "docs" / "clerk-emulator.md").read_text()
+    for rule in fapi.RULES:
+        path = re.sub(r"<[^>]+>", "{id}", rule.rule)
+        for method in rule.methods or ():
+            if method != "HEAD":
+                assert f"`{method} {path}`" in docs, f"docs/clerk-emulator.md does not list {method} {path}"
+
+
 def test_every_allowance_is_documented() -> None:
     docs = (FAPI.path.parents[3] / "docs" / "clerk-emulator.md").read_text()
     for name in ALLOWANCES:
