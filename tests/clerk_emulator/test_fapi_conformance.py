@@ -189,6 +189,24 @@ def scenario_password_sign_in(call: Recorder, sdk: Clerk, em: Emulator) -> None:
         status=400,
         code="sign_in_already_complete",
     )
+    stale = call("POST", "/v1/client/sign_ins", json={"identifier": "ann@example.com"})["response"]["id"]
+    em.advance_clock(DAY_S + 1)
+    call(
+        "POST",
+        f"/v1/client/sign_ins/{stale}/attempt_first_factor",
+        json={"strategy": "password", "password": PASSWORD},
+        status=400,
+        code="sign_in_expired",
+    )
+    sdk.users.ban(user_id=user_id)
+    call(
+        "POST",
+        "/v1/client/sign_ins",
+        json={"identifier": "ann@example.com", "password": PASSWORD},
+        status=403,
+        code="user_banned",
+    )
+    sdk.users.unban(user_id=user_id)
     sdk.users.lock(user_id=user_id)
     call(
         "POST",
@@ -335,6 +353,17 @@ def scenario_ticket_sign_up_with_phone_verification(call: Recorder, sdk: Clerk, 
         json={"strategy": "phone_code", "code": "123456"},
         status=400,
         code="verification_not_sent",
+    )
+    call("POST", f"/v1/client/sign_ups/{sign_up_id}/prepare_verification", json={"strategy": "phone_code"})
+    em.advance_clock(11 * 60)  # past the code's ten minutes
+    expired = call("GET", f"/v1/client/sign_ups/{sign_up_id}")
+    assert expired["response"]["verifications"]["phone_number"]["status"] == "expired"
+    call(
+        "POST",
+        f"/v1/client/sign_ups/{sign_up_id}/attempt_verification",
+        json={"strategy": "phone_code", "code": em.messages[-1].code},
+        status=400,
+        code="verification_expired",
     )
     prepared = call("POST", f"/v1/client/sign_ups/{sign_up_id}/prepare_verification", json={"strategy": "phone_code"})
     assert prepared["response"]["verifications"]["phone_number"]["next_action"] == "needs_attempt"
