@@ -67,7 +67,21 @@ def email_address(email: records.EmailAddress) -> dict[str, Any]:
     }
 
 
-def phone_number(phone: records.PhoneNumber) -> dict[str, Any]:
+def phone_verification(phone: records.PhoneNumber) -> dict[str, Any]:
+    """A phone number's verification as the Backend API shows it: always present, ``unverified`` until verified."""
+    return {
+        "object": "verification_otp",
+        "status": "verified" if phone.verified else "unverified",
+        "strategy": "phone_code",
+        "attempts": phone.attempts,
+        "expire_at": phone.code_expire_at,
+        "channel": "sms",
+    }
+
+
+def phone_number(phone: records.PhoneNumber, verification: dict[str, Any] | None) -> dict[str, Any]:
+    """A phone number with ``verification`` as the API at hand shows it (the Frontend API's differs, see
+    ``fapi.wire.phone_verification``)."""
     return {
         "id": phone.id,
         "object": "phone_number",
@@ -75,14 +89,7 @@ def phone_number(phone: records.PhoneNumber) -> dict[str, Any]:
         "reserved_for_second_factor": False,
         "default_second_factor": False,
         "reserved": False,
-        "verification": {
-            "object": "verification_otp",
-            "status": "verified" if phone.verified else "unverified",
-            "strategy": "phone_code",
-            "attempts": phone.attempts,
-            "expire_at": phone.code_expire_at,
-            "channel": "sms",
-        },
+        "verification": verification,
         "linked_to": [],
         "created_at": phone.created_at,
         "updated_at": phone.updated_at,
@@ -107,7 +114,7 @@ def user(record: records.User) -> dict[str, Any]:
         "private_metadata": copy.deepcopy(record.private_metadata),
         "unsafe_metadata": copy.deepcopy(record.unsafe_metadata),
         "email_addresses": [email_address(email) for email in record.email_addresses],
-        "phone_numbers": [phone_number(phone) for phone in record.phone_numbers],
+        "phone_numbers": [phone_number(phone, phone_verification(phone)) for phone in record.phone_numbers],
         "web3_wallets": [],
         "passkeys": [],
         "password_enabled": record.password is not None,

@@ -21,48 +21,20 @@ def otp_verification(strategy: str, status: str, *, attempts: int | None, expire
     }
 
 
-def email_address(email: records.EmailAddress) -> dict[str, Any]:
-    verification: dict[str, Any] | None = None
-    if email.verification_strategy == "ticket":
-        verification = {"object": "verification_ticket", "status": "verified", "strategy": "ticket", "attempts": None}
-    elif email.verification_strategy is not None:
-        verification = {"object": "verification_admin", "status": "verified", "strategy": "admin", "attempts": None}
-    return {
-        "id": email.id,
-        "object": "email_address",
-        "email_address": email.email_address,
-        "reserved": False,
-        "verification": verification,
-        "linked_to": [],
-        "matches_sso_connection": False,
-        "created_at": email.created_at,
-        "updated_at": email.updated_at,
-    }
+def phone_verification(phone: records.PhoneNumber) -> dict[str, Any] | None:
+    """A phone number's verification as the Frontend API shows it: none until a code was sent (ClerkJS's
+    ``prepareVerification``), then the code's state; the Backend API always shows one (``shapes``)."""
+    if phone.verified:
+        return otp_verification(
+            "phone_code", "verified", attempts=phone.attempts, expire_at=phone.code_expire_at or phone.updated_at
+        )
+    if phone.code_expire_at is not None:
+        return otp_verification("phone_code", "unverified", attempts=phone.attempts, expire_at=phone.code_expire_at)
+    return None
 
 
 def phone_number(phone: records.PhoneNumber) -> dict[str, Any]:
-    verification: dict[str, Any] | None = None
-    if phone.verified:
-        verification = otp_verification(
-            "phone_code", "verified", attempts=phone.attempts, expire_at=phone.code_expire_at or phone.updated_at
-        )
-    elif phone.code_expire_at is not None:
-        verification = otp_verification(
-            "phone_code", "unverified", attempts=phone.attempts, expire_at=phone.code_expire_at
-        )
-    return {
-        "id": phone.id,
-        "object": "phone_number",
-        "phone_number": phone.phone_number,
-        "reserved_for_second_factor": False,
-        "default_second_factor": False,
-        "reserved": False,
-        "verification": verification,
-        "linked_to": [],
-        "backup_codes": None,
-        "created_at": phone.created_at,
-        "updated_at": phone.updated_at,
-    }
+    return {**shapes.phone_number(phone, phone_verification(phone)), "backup_codes": None}
 
 
 def _organization(em: Emulator, org: records.Organization) -> dict[str, Any]:
@@ -101,7 +73,7 @@ def user(em: Emulator, record: records.User) -> dict[str, Any]:
         "two_factor_enabled": False,
         "totp_enabled": False,
         "backup_code_enabled": False,
-        "email_addresses": [email_address(e) for e in record.email_addresses],
+        "email_addresses": [shapes.email_address(e) for e in record.email_addresses],
         "phone_numbers": [phone_number(p) for p in record.phone_numbers],
         "web3_wallets": [],
         "passkeys": [],
