@@ -116,16 +116,29 @@ class EmulatorApp:
         # Fresh copies: a werkzeug Rule binds to one Map, and a process may run several emulators.
         rules = [rule.empty() for rule in (*bapi.RULES, *fapi.RULES, *clerk_js.RULES, *control.RULES)]
         self.url_map = Map(rules, strict_slashes=False)
+        # Requests being handled now (a faulted one sleeps inside); tests wait for none rather than for a fixed time.
+        self.in_flight = 0
+        self.answered = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        with self.answered:
+            self.in_flight += 1
         token = shapes.serving_base_url.set(self.em.base_url)
         try:
             response = self.handle(request)
+            self.em.request_log.append((request.method, request.path, response.status_code))
         finally:
             shapes.serving_base_url.reset(token)
-        self.em.request_log.append((request.method, request.path, response.status_code))
+            with self.answered:
+                self.in_flight -= 1
+                self.answered.notify_all()
         return response(environ, start_response)
+
+    def wait_answered(self, timeout: float) -> bool:
+        """Block until no request is being handled (a delayed one included); False if ``timeout`` passed first."""
+        with self.answered:
+            return self.answered.wait_for(lambda: self.in_flight == 0, timeout=timeout)
 
     def handle(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -236,7 +249,8 @@ class EmulatorServer:
             production=production,
             allowed_origins=allowed_origins,
         )
-        self._server = _listen(host, port, EmulatorApp(self.emulator))
+        self.app = EmulatorApp(self.emulator)
+        self._server = _listen(host, port, self.app)
         self.host = host
         self.port = self._server.server_port
         self.emulator.base_url = f"http://{host}:{self.port}"
@@ -251,6 +265,11 @@ class EmulatorServer:
     @property
     def api_url(self) -> str:
         return self.emulator.backend_api_url
+
+    def wait_requests_answered(self, timeout: float = 10.0) -> bool:
+        """Until every request the emulator has received is answered, slow (faulted) ones included: what a test waits
+        for after its client gave up on Clerk, before it looks at what Clerk did. False if ``timeout`` passed first."""
+        return self.app.wait_answered(timeout)
 
     def start(self) -> EmulatorServer:
         self.dispatcher.start()

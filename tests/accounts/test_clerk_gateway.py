@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts import clerk
 from accounts.clerk_types import ClerkUser
+from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator, Fault
 from core.api import exception_handler
 from core.exceptions import RateLimited, UpstreamUnavailable
@@ -203,7 +204,7 @@ class TestErrorMapping:
 # --------------------------------------------------------------------------- timeouts, refused connections, retries
 class TestTransport:
     def test_write_timeout_is_unavailable_within_budget_and_never_resent(
-        self, settings: Any, clerk_gateway: Emulator
+        self, settings: Any, clerk_gateway: Emulator, clerk_emulator_server: EmulatorServer
     ) -> None:
         settings.CLERK_TIMEOUT_MS = TIMEOUT_MS
         delay_s = TIMEOUT_MS / 1000 + 1
@@ -215,8 +216,7 @@ class TestTransport:
         assert elapsed < TIMEOUT_MS / 1000 + 0.5
         assert isinstance(caught.value.__cause__, httpx.TimeoutException)
         # Clerk finishes the request after we gave up: the user exists, created by exactly one POST.
-        wait_for_log(clerk_gateway, "POST", "/v1/users", 1, within_s=delay_s + 2)
-        time.sleep(0.3)
+        assert clerk_emulator_server.wait_requests_answered(timeout=delay_s + 2)
         assert calls(clerk_gateway, "POST", "/v1/users") == 1
         assert [u.email for u in clerk.list_users(email_addresses=["slow@example.com"])] == ["slow@example.com"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from accounts.clerk_types import ClerkUser, clerk_time
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import user_upsert_from_clerk
+from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator, Fault
 from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
@@ -407,14 +407,18 @@ class TestInviteWhenClerkFails:
         assert list(InternalInvitation.objects.values_list("email", flat=True)) == ["first@example.com"]
 
     def test_a_timeout_clerk_did_not_act_on_leaves_nothing_behind(
-        self, settings: Any, clerk_gateway: Emulator, invite: Callable[..., Any]
+        self,
+        settings: Any,
+        clerk_gateway: Emulator,
+        clerk_emulator_server: EmulatorServer,
+        invite: Callable[..., Any],
     ) -> None:
         settings.CLERK_TIMEOUT_MS = 300
         clerk_gateway.faults.append(Fault("POST", INVITATIONS_PATH, 1, status=503, delay_s=0.6))
         with pytest.raises(clerk.ClerkUnavailable):
             invite()
         assert not InternalInvitation.objects.exists()
-        time.sleep(0.5)  # let the emulator finish the slow request
+        assert clerk_emulator_server.wait_requests_answered()  # the emulator finishes the slow request
         assert app_invitations(clerk_gateway) == []
 
     def test_a_timeout_after_clerk_created_the_invitation_adopts_it(

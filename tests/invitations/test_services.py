@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from django.utils import timezone
 from accounts import clerk
 from accounts.models import User, Workspace
 from accounts.roles import Role, WorkspaceRole
+from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator, Fault
 from core.exceptions import InvalidInput, PermissionDenied
 from core.models import AuditEvent
@@ -452,7 +452,11 @@ def test_one_chunk_failing_reports_per_email_and_keeps_the_others(
 
 
 def test_timeout_then_read_before_retry_sends_each_invitation_once(
-    workspace: Workspace, org_admin: User, clerk_emulator: Emulator, settings: Any
+    workspace: Workspace,
+    org_admin: User,
+    clerk_emulator: Emulator,
+    clerk_emulator_server: EmulatorServer,
+    settings: Any,
 ) -> None:
     settings.CLERK_TIMEOUT_MS = 500
     bulk = bulk_path(workspace.clerk_organization_id)
@@ -461,7 +465,7 @@ def test_timeout_then_read_before_retry_sends_each_invitation_once(
     emails = ["a@example.com", "b@example.com", "c@example.com"]
 
     results = invite(workspace, org_admin, emails)
-    time.sleep(0.8)  # let the slow first request finish inside the emulator
+    assert clerk_emulator_server.wait_requests_answered()  # the slow first request finishes inside the emulator
 
     assert {r.result for r in results.values()} == {"invited"}
     pending = clerk_pending(clerk_emulator, workspace.clerk_organization_id)
@@ -477,7 +481,11 @@ def test_timeout_then_read_before_retry_sends_each_invitation_once(
 
 
 def test_timeout_twice_raises_and_keeps_rows_that_reconcile(
-    workspace: Workspace, org_admin: User, clerk_emulator: Emulator, settings: Any
+    workspace: Workspace,
+    org_admin: User,
+    clerk_emulator: Emulator,
+    clerk_emulator_server: EmulatorServer,
+    settings: Any,
 ) -> None:
     settings.CLERK_TIMEOUT_MS = 500
     bulk = bulk_path(workspace.clerk_organization_id)
@@ -487,7 +495,8 @@ def test_timeout_twice_raises_and_keeps_rows_that_reconcile(
     with pytest.raises(clerk.ClerkUnavailable) as caught:
         invite(workspace, org_admin, emails)
     assert caught.value.http_status == 503
-    time.sleep(1.2)  # both slow requests finish in the emulator: the first created them, the second was refused
+    # Both slow requests finish in the emulator: the first created them, the second was refused.
+    assert clerk_emulator_server.wait_requests_answered()
 
     pending = clerk_pending(clerk_emulator, workspace.clerk_organization_id)
     assert sorted(pending) == emails
@@ -797,13 +806,17 @@ def test_revoke_of_a_queued_invitation_needs_no_clerk_call(
 
 
 def test_revoke_of_an_invitation_clerk_may_hold_finds_it_and_revokes_it(
-    workspace: Workspace, org_admin: User, clerk_emulator: Emulator, settings: Any
+    workspace: Workspace,
+    org_admin: User,
+    clerk_emulator: Emulator,
+    clerk_emulator_server: EmulatorServer,
+    settings: Any,
 ) -> None:
     settings.CLERK_TIMEOUT_MS = 500
     clerk_emulator.faults.append(Fault("POST", bulk_path(workspace.clerk_organization_id), 2, delay_s=1.0))
     with pytest.raises(clerk.ClerkUnavailable):
         invite(workspace, org_admin, ["ann@example.com"])
-    time.sleep(1.2)
+    assert clerk_emulator_server.wait_requests_answered()
     (clerk_id,) = clerk_pending(clerk_emulator, workspace.clerk_organization_id)["ann@example.com"]
     row = WorkspaceInvitation.objects.get()
     assert (row.status, row.clerk_invitation_id) == ("queued", None)

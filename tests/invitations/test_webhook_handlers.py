@@ -3,7 +3,6 @@ to /webhooks/clerk/): acceptance, revocation and memberships, in any order, any 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,6 +15,7 @@ from accounts import clerk
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
 from clerk_emulator import auth, sessions
+from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator, Fault
 from core.models import AuditEvent, WebhookEvent
 from invitations import services
@@ -119,6 +119,7 @@ def test_accepted_before_we_learned_the_clerk_id_matches_by_email(
     admin: User,
     driver: ClerkDriver,
     clerk_emulator: Emulator,
+    clerk_emulator_server: EmulatorServer,
     settings: Any,
 ) -> None:
     # Our send timed out twice: Clerk created the invitation, our row is queued without its id.
@@ -126,7 +127,7 @@ def test_accepted_before_we_learned_the_clerk_id_matches_by_email(
     clerk_emulator.faults.append(Fault("POST", bulk_path(workspace.clerk_organization_id), 2, delay_s=1.0))
     with pytest.raises(clerk.ClerkUnavailable):
         services.invitations_create(workspace=workspace, inviter=admin, emails=["ivy@example.com"], role="member")
-    time.sleep(1.2)
+    assert clerk_emulator_server.wait_requests_answered()
     row = WorkspaceInvitation.objects.get()
     assert (row.status, row.clerk_invitation_id) == ("queued", None)
     (clerk_id,) = clerk_pending(clerk_emulator, workspace.clerk_organization_id)["ivy@example.com"]
