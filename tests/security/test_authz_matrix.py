@@ -153,6 +153,25 @@ ROWS: list[Row] = [
         ),
         WS_PAGE_MANAGE,
     ),
+    # history, timeline and invite link (invitations/history_views.py)
+    Row(
+        "settings/workspaces/<int:workspace_id>/history/",
+        "GET",
+        lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/history/?status=revoked&q=example"),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/",
+        "GET",
+        lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/invitations/{i.invitation}/"),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/link/",
+        "POST",
+        lambda c, i: c.post(f"/settings/workspaces/{i.workspace}/invitations/{i.invitation}/link/"),
+        WS_PAGE_MANAGE,
+    ),
     Row("accept-invite/", "GET", lambda c, i: c.get("/accept-invite/?__clerk_ticket=t"), PUBLIC),
     Row(
         "accept-invite/joined/",
@@ -248,6 +267,20 @@ ROWS: list[Row] = [
         "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/revoke/$",
         "POST",
         lambda c, i: c.post(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/revoke/"),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/$",
+        "GET",
+        lambda c, i: c.get(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/"),
+        WS_API_MANAGE,
+        api=True,
+    ),
+    Row(
+        "api/^workspaces/(?P<workspace_id>[^/]+)/invitations/(?P<invitation_id>[^/]+)/link/$",
+        "POST",
+        lambda c, i: c.post(f"/api/workspaces/{i.workspace}/invitations/{i.invitation}/link/"),
         WS_API_MANAGE,
         api=True,
     ),
