@@ -80,6 +80,7 @@ def _timeline_context(invitation: WorkspaceInvitation) -> dict[str, Any]:
         "invitation": invitation,
         "status": invitation.effective_status,
         "timeline": invitation_timeline(invitation=invitation),
+        "link_url": reverse("invitations:link", args=[invitation.workspace_id, invitation.pk]),
     }
 
 
