@@ -30,6 +30,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "workspace_invitations_revoke",
         "statuses": {"200", "400", "401", "403", "404", "409", "422", "429", "502", "503"},
     },
+    (f"{WORKSPACE}/invitations/{{invitation_id}}/", "get"): {
+        "id": "workspace_invitations_retrieve",
+        "statuses": {"200", "401", "403", "404"},
+    },
+    (f"{WORKSPACE}/invitations/{{invitation_id}}/link/", "post"): {
+        "id": "workspace_invitations_link",
+        "statuses": {"200", "401", "403", "404", "409", "429", "502", "503"},
+    },
     (f"{WORKSPACE}/members/", "get"): {
         "id": "workspace_members_list",
         "statuses": {"200", "400", "401", "404"},
@@ -93,6 +101,7 @@ def test_list_documents_the_status_filter_and_pagination(schema: dict[str, Any])
         "expired",
         "failed",
         "open",
+        "history",
     }
     page = _json_schema(schema, operation["responses"]["200"])
     assert set(page["properties"]) == {"count", "next", "previous", "results"}
