@@ -103,7 +103,7 @@ def _seed(count: int) -> tuple[Any, float]:
                     status=status,
                     clerk_invitation_id=f"orginv_bench{i:07d}",
                     inviter=inviter,
-                    inviter_email=inviter.email,
+                    inviter_email=inviter.email or "",
                     expires_at=now - timedelta(hours=1) if late or status == "expired" else now + timedelta(days=7),
                     failure_reason="form_param_format_invalid: bench" if status == "failed" else "",
                 )
