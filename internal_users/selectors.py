@@ -27,7 +27,7 @@ from internal_users.errors import InvalidCursor, InvalidStaffFilter
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 
 # status filter values: invitation states, then user states. No filter = pending and failed invitations + all users.
-INVITATION_FILTERS = frozenset({"pending", "expired", "failed"})
+INVITATION_FILTERS = frozenset({"pending", "expired", "failed", "revoked", "accepted"})
 USER_FILTERS = frozenset({"active", "inactive"})
 STATUS_FILTERS = INVITATION_FILTERS | USER_FILTERS
 ROLE_FILTERS = frozenset(str(role) for role in INTERNAL_ROLES)
@@ -145,8 +145,8 @@ def _invitations(filters: StaffFilters, *, now: datetime) -> QuerySet[InternalIn
         rows = rows.filter(
             Q(status=InternalInvitationStatus.EXPIRED) | Q(status=InternalInvitationStatus.PENDING, expires_at__lte=now)
         )
-    elif filters.status == "failed":
-        rows = rows.filter(status=InternalInvitationStatus.FAILED)
+    elif filters.status in ("failed", "revoked", "accepted"):
+        rows = rows.filter(status=filters.status)
     else:
         rows = rows.filter(
             Q(status=InternalInvitationStatus.PENDING, expires_at__gt=now) | Q(status=InternalInvitationStatus.FAILED)

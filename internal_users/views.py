@@ -117,7 +117,7 @@ def _list_context(request: HttpRequest, actor: User, **forms: StaffRoleForm) -> 
         "previous_url": page_url(page.previous_cursor),
         "here": request.get_full_path(),
         "counts": selectors.staff_counts(),
-        "status_choices": ["pending", "expired", "failed", "active", "inactive"],
+        "status_choices": ["pending", "expired", "failed", "revoked", "accepted", "active", "inactive"],
         "role_choices": role_choices_for(actor),
         "all_roles": [(role.value, role.label) for role in Role if role in INTERNAL_ROLES],
         "can_remove": has_permission(actor, Permission.INTERNAL_USERS_DELETE),

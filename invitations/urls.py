@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from invitations import member_views, views, views_bulk
+from invitations import history_views, member_views, views, views_bulk
 
 app_name = "invitations"
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -29,6 +29,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
         "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/remove/",
         member_views.member_remove,
         name="member-remove",
+    ),
+    path("settings/workspaces/<int:workspace_id>/history/", history_views.history_page, name="history"),
+    path(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/",
+        history_views.timeline_page,
+        name="timeline",
+    ),
+    path(
+        "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/link/",
+        history_views.invite_link,
+        name="link",
     ),
     path("accept-invite/", views.accept_invite, name="accept"),
     path("accept-invite/joined/", views.accept_joined, name="accept-joined"),

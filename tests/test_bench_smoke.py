@@ -131,3 +131,8 @@ def test_staff_list_costs_the_same_queries_at_both_sizes() -> None:
     output = _run("staff_list")
     assert "queries differ" not in output, output
     _assert_lines(output, r"first", r"search")
+
+
+def test_history_list_costs_the_same_queries_at_both_sizes() -> None:
+    output = _run("history_list")
+    _assert_lines(output, r"same queries at both sizes: yes", r"search, one match +2/2")

@@ -1005,7 +1005,7 @@ class TestList:
         ("params", "code"),
         [
             ({"status": "bogus"}, "invalid_filter"),
-            ({"status": "accepted"}, "invalid_filter"),
+            ({"status": "queued"}, "invalid_filter"),  # "accepted" and "revoked" are filters now
             ({"role": "member"}, "invalid_filter"),
             ({"role": "root"}, "invalid_filter"),
             ({"cursor": "garbage"}, "invalid_cursor"),

@@ -27,6 +27,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "internal_invitations_revoke",
         "statuses": INVITATION_ACTION,
     },
+    (f"{BASE}/invitations/{{invitation_id}}/", "get"): {
+        "id": "internal_invitations_retrieve",
+        "statuses": {"200", "401", "403", "404"},
+    },
+    (f"{BASE}/invitations/{{invitation_id}}/link/", "post"): {
+        "id": "internal_invitations_link",
+        "statuses": {"200", "401", "403", "404", "409", "502", "503"},
+    },
     (f"{BASE}/grant-role/", "post"): {
         "id": "internal_users_grant_role",
         "statuses": {"200", "400", "401", "403", "404", "409", "415", "422", "429", "502", "503"},
@@ -127,7 +135,15 @@ def test_list_documents_filters_cursor_and_page(schema: dict[str, Any]) -> None:
     )
     assert parameters["q"]["schema"]["maxLength"] == 100
     assert re.compile(parameters["cursor"]["schema"]["pattern"]).fullmatch("eyJhIjoxfQ")
-    assert set(parameters["status"]["schema"]["enum"]) == {"pending", "expired", "failed", "active", "inactive"}
+    assert set(parameters["status"]["schema"]["enum"]) == {
+        "pending",
+        "expired",
+        "failed",
+        "revoked",
+        "accepted",
+        "active",
+        "inactive",
+    }
     assert set(parameters["role"]["schema"]["enum"]) == {"super_admin", "admin", "pm"}
     page = _json_schema(schema, operation["responses"]["200"])
     assert set(page["properties"]) == {"results", "next", "previous", "counts"}

@@ -30,12 +30,6 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "workspace_invitations_revoke",
         "statuses": {"200", "400", "401", "403", "404", "409", "422", "429", "502", "503"},
     },
-    (f"{WORKSPACE}/members/", "get"): {
-        "id": "workspace_members_list",
-        "statuses": {"200", "400", "401", "404"},
-    },
-    ("/api/workspaces/", "get"): {"id": "workspaces_list", "statuses": {"200", "400", "401"}},
-    (f"{WORKSPACE}/", "get"): {"id": "workspaces_retrieve", "statuses": {"200", "401", "404"}},
     (f"{WORKSPACE}/invitations/{{invitation_id}}/", "get"): {
         "id": "workspace_invitations_retrieve",
         "statuses": {"200", "401", "403", "404"},
@@ -44,6 +38,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "workspace_invitations_link",
         "statuses": {"200", "401", "403", "404", "409", "429", "502", "503"},
     },
+    (f"{WORKSPACE}/members/", "get"): {
+        "id": "workspace_members_list",
+        "statuses": {"200", "400", "401", "404"},
+    },
+    ("/api/workspaces/", "get"): {"id": "workspaces_list", "statuses": {"200", "400", "401"}},
+    (f"{WORKSPACE}/", "get"): {"id": "workspaces_retrieve", "statuses": {"200", "401", "404"}},
     (f"{WORKSPACE}/invitations/check/", "post"): {
         "id": "workspace_invitations_check",
         "statuses": {"200", "400", "401", "403", "404", "415", "429"},
