@@ -69,3 +69,37 @@ class StringField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# --------------------------------------------------------------------------- invitation history (both flows)
+class TimelineEntrySerializer(serializers.Serializer[Any]):
+    """One step of an invitation's life, from the audit trail."""
+
+    at = serializers.DateTimeField(read_only=True)
+    kind = serializers.ChoiceField(
+        choices=[
+            "created",
+            "sent",
+            "queued",
+            "retried",
+            "failed",
+            "resent",
+            "invited_again",
+            "accepted",
+            "revoked",
+            "expired",
+            "link_shown",
+        ],
+        read_only=True,
+    )
+    text = serializers.CharField(source="label", read_only=True, help_text="A sentence for people.")
+    actor_email = serializers.CharField(read_only=True, help_text="Who did it; empty for Clerk or the system.")
+    detail = serializers.CharField(read_only=True, help_text="More about it, e.g. Clerk's error code; often empty.")
+    outcome = serializers.ChoiceField(choices=["success", "failed"], read_only=True)
+
+
+class InviteLinkSerializer(serializers.Serializer[Any]):
+    """The invite link, for the caller only: shown once, never stored or logged."""
+
+    url = serializers.URLField(read_only=True, help_text="Clerk's invitation link (it carries the sign-in ticket).")
+    expires_at = serializers.DateTimeField(read_only=True)

@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.serializers import InviteLinkSerializer, TimelineEntrySerializer
 from internal_users import links, selectors
 from internal_users.api.serializers import StaffEntrySerializer, invitation_entry
 from internal_users.api.views import (
@@ -33,7 +34,6 @@ from internal_users.api.views import (
 )
 from internal_users.models import InternalInvitation
 from internal_users.timeline import internal_invitation_timeline
-from invitations.api.history import InviteLinkSerializer, TimelineEntrySerializer
 
 
 class StaffInvitationDetailSerializer(serializers.Serializer[Any]):

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.exceptions import NotFound
+from core.serializers import InviteLinkSerializer, TimelineEntrySerializer
 from invitations import links, selectors
 from invitations.api.permissions import CanInviteToWorkspace, log_denied
 from invitations.api.responses import (
@@ -37,32 +38,6 @@ from invitations.models import WorkspaceInvitation
 from invitations.timeline import invitation_timeline
 
 NO_STORE = "no-store"
-
-
-class TimelineEntrySerializer(serializers.Serializer[Any]):
-    """One step of an invitation's life, from the audit trail."""
-
-    at = serializers.DateTimeField(read_only=True)
-    kind = serializers.ChoiceField(
-        choices=[
-            "created",
-            "sent",
-            "queued",
-            "retried",
-            "failed",
-            "resent",
-            "invited_again",
-            "accepted",
-            "revoked",
-            "expired",
-            "link_shown",
-        ],
-        read_only=True,
-    )
-    text = serializers.CharField(source="label", read_only=True, help_text="A sentence for people.")
-    actor_email = serializers.CharField(read_only=True, help_text="Who did it; empty for Clerk or the system.")
-    detail = serializers.CharField(read_only=True, help_text="More about it, e.g. Clerk's error code; often empty.")
-    outcome = serializers.ChoiceField(choices=["success", "failed"], read_only=True)
 
 
 class InvitationDetailSerializer(InvitationSerializer):
@@ -88,13 +63,6 @@ class InvitationDetailSerializer(InvitationSerializer):
     def get_revoked_by(self, invitation: Any) -> str:
         user = invitation.revoked_by
         return ((user.email or "") if user is not None else "") or invitation.revoked_by_email
-
-
-class InviteLinkSerializer(serializers.Serializer[Any]):
-    """The invite link, for the caller only: shown once, never stored or logged."""
-
-    url = serializers.URLField(read_only=True, help_text="Clerk's invitation link (it carries the sign-in ticket).")
-    expires_at = serializers.DateTimeField(read_only=True)
 
 
 @extend_schema(parameters=[WORKSPACE_ID, INVITATION_ID], tags=["workspace invitations"])
