@@ -30,8 +30,6 @@ ALLOWED: set[tuple[str, str]] = {
     *(("config", app) for app in APPS if app != "config"),
 }
 KNOWN_VIOLATIONS: set[tuple[str, str]] = {
-    ("internal_users", "invitations"),  # rate-limit budgets, the API error serializer, friendly_message
-    ("invitations", "internal_users"),  # expire_invitations expires staff invitations too
     ("core", "accounts"),  # core/audit.py's actor
 }
 
