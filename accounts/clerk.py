@@ -23,6 +23,13 @@ Idempotent reads (GET) get a short, bounded retry of our own on transport errors
 unbounded, which is why reads do not use it.) 429s are never retried inside a request: the caller gets
 ``ClerkRateLimited`` and passes ``Retry-After`` on.
 
+Deadline. Within one HTTP request, all Clerk calls together end at most ``CLERK_REQUEST_DEADLINE_MS`` (default
+6,000 ms) after the request arrived (``core.request_id.request_started_at``): each call's timeout
+is cut to what is left, and no call (nor retry) starts once it is spent; that call is ``ClerkUnavailable`` without
+being sent. So at the default settings a request waits for Clerk at most 6 s, whatever it does (an invite whose
+bulk POST times out used to wait a second full timeout for the follow-up look-up). Commands and tasks (no request)
+keep the per-call bounds only (docs/reliability.md).
+
 Never logged: the secret key, session tokens, tickets, invitation URLs. Log lines name the operation, the status and
 Clerk's error code only, never arguments or bodies.
 """
@@ -57,6 +64,7 @@ from accounts.clerk_types import (
     ClerkUser,
 )
 from core.exceptions import RateLimited, UpstreamError, UpstreamUnavailable
+from core.request_id import request_started_at
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +74,8 @@ NO_RETRIES = RetryConfig("none", BackoffStrategy(0, 0, 1.0, 0), retry_connection
 READ_RETRY_DELAYS_S = (0.1, 0.3, 0.6)
 READ_RETRY_BUDGET_S = 2.0
 DEFAULT_RETRY_AFTER_S = 60
+DEFAULT_REQUEST_DEADLINE_MS = 6_000
+MIN_CALL_MS = 50  # less than this left of the deadline: not worth sending
 # Clerk's bulk organization invitation endpoint takes at most 10 invitations per call.
 BULK_INVITATIONS_LIMIT = 10
 
@@ -265,13 +275,35 @@ def _clerk_setting_changed(*, setting: str, **kwargs: Any) -> None:
         reset_client()
 
 
+def _request_deadline_ms() -> int:
+    value = getattr(settings, "CLERK_REQUEST_DEADLINE_MS", DEFAULT_REQUEST_DEADLINE_MS)
+    if not isinstance(value, int) or value <= 0:
+        raise ImproperlyConfigured("CLERK_REQUEST_DEADLINE_MS must be a positive number of milliseconds.")
+    return value
+
+
+def _remaining_ms() -> int | None:
+    """Milliseconds left of the current request's Clerk deadline; None outside a request (commands, tasks)."""
+    started = request_started_at()
+    if started is None:
+        return None
+    return max(0, int((started + _request_deadline_ms() / 1000 - time.monotonic()) * 1000))
+
+
 def _call[T](operation: str, method: Callable[..., T], /, *, idempotent: bool = False, **kwargs: Any) -> T:
-    """Run one SDK call, turning every SDK/transport error into a ``ClerkError``; reads retry briefly (above)."""
+    """Run one SDK call, turning every SDK/transport error into a ``ClerkError``; reads retry briefly (above).
+
+    Inside a request, the call's timeout is what is left of the request's deadline (module docstring)."""
     started = time.monotonic()
     attempt = 0
     while True:
+        remaining = _remaining_ms()
+        if remaining is not None and remaining < MIN_CALL_MS:
+            logger.warning("clerk %s not sent: the request's Clerk deadline is spent", operation)
+            raise ClerkUnavailable("The identity provider did not answer in time.", retryable=False)
+        timeout_ms = settings.CLERK_TIMEOUT_MS if remaining is None else min(settings.CLERK_TIMEOUT_MS, remaining)
         try:
-            return method(retries=NO_RETRIES, **kwargs)
+            return method(retries=NO_RETRIES, timeout_ms=timeout_ms, **kwargs)
         except Exception as exc:
             error = translate(exc)
             if error is None:

@@ -20,9 +20,12 @@ from collections.abc import Callable
 from typing import Any, Concatenate, Final
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit import ALL
+from django_ratelimit.core import _get_window, _make_cache_key, get_usage
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -100,17 +103,49 @@ def _hit(request: Any, *, group: str, setting: str, key: Callable[[str, Any], st
         raise refuse(group, max(1, int(usage["time_left"])), user_id=user_id)
 
 
+def _refused_as_invalid(exc: Exception) -> bool:
+    """A 400: the input was refused before anything reached Clerk (our domain errors and DRF's validation)."""
+    status = exc.status_code if isinstance(exc, APIException) else getattr(exc, "http_status", None)
+    return status == 400
+
+
+def _give_back_hit(request: Any, *, group: str, setting: str, key: Callable[[str, Any], str]) -> None:
+    """Undo ``_hit``'s count (best effort): a request refused as invalid does not use up the sender's limit.
+
+    django-ratelimit has no public "give back", so the key is built with its own helpers, as ``get_usage`` does.
+    """
+    if not enabled():
+        return
+    value = rate(setting)
+    _limit, period = split_rate(value)
+    who = key(group, request)
+    cache_key = _make_cache_key(group, _get_window(who, period), value, who, ALL)
+    try:
+        caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")].decr(cache_key)
+    except Exception:  # expired, or the cache went away: the count stays
+        logger.debug("could not give back a hit on %s", group)
+
+
 def per_user(group: str, setting: str) -> Callable[[Handler[Any]], Handler[Any]]:
     """Decorate a viewset action: one hit per request by the authenticated user, 429 over ``setting``'s rate.
 
-    Runs after authentication and permissions (DRF calls the action only then), so refused requests cost nothing.
+    Runs after authentication and permissions (DRF calls the action only then), so refused requests cost nothing;
+    an action that refuses the input as invalid (400) gives its hit back.
     """
 
     def decorator(action: Handler[Any]) -> Handler[Any]:
         @functools.wraps(action)
         def wrapped(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
             _hit(request, group=group, setting=setting, key=_user_key)
-            return action(view, request, *args, **kwargs)
+            try:
+                response = action(view, request, *args, **kwargs)
+            except Exception as exc:
+                if _refused_as_invalid(exc):
+                    _give_back_hit(request, group=group, setting=setting, key=_user_key)
+                raise
+            if response.status_code == 400:
+                _give_back_hit(request, group=group, setting=setting, key=_user_key)
+            return response
 
         return wrapped
 
@@ -130,16 +165,26 @@ type PageView = Callable[..., HttpResponse]
 
 def per_user_posts(group: str, setting: str) -> Callable[[PageView], PageView]:
     """The page twin of ``per_user``: counts POSTs in the same group and under the same key as the API (one budget
-    for both), GETs are free. Over the limit, or when the cache cannot count (fail closed), it raises
-    ``RateLimited``, which ``core.middleware.PageErrorMiddleware`` renders as the 429 page with ``Retry-After``.
-    (django-ratelimit's own decorator lets a cache outage escape as a 500.)"""
+    for both); GETs are free, and a POST answered 400 (invalid input) gives its hit back. Over the limit, or when
+    the cache cannot count (fail closed), it raises ``RateLimited``, which ``core.middleware.PageErrorMiddleware``
+    renders as the 429 page with ``Retry-After``. (django-ratelimit's own decorator lets a cache outage escape as a
+    500.)"""
 
     def decorator(view: PageView) -> PageView:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method == "POST":
-                _hit(request, group=group, setting=setting, key=_page_key)
-            return view(request, *args, **kwargs)
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            _hit(request, group=group, setting=setting, key=_page_key)
+            try:
+                response = view(request, *args, **kwargs)
+            except Exception as exc:
+                if _refused_as_invalid(exc):
+                    _give_back_hit(request, group=group, setting=setting, key=_page_key)
+                raise
+            if response.status_code == 400:  # the form was refused as invalid
+                _give_back_hit(request, group=group, setting=setting, key=_page_key)
+            return response
 
         return wrapped
 

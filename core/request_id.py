@@ -1,9 +1,11 @@
-"""A request id for every request: taken from ``X-Request-ID`` when sane, returned in the response, put in logs."""
+"""A request id for every request: taken from ``X-Request-ID`` when sane, returned in the response, put in logs;
+and when the request started (``request_started_at``), for budgets of time per request (``accounts.clerk``)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -11,12 +13,18 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
+_started_at: ContextVar[float | None] = ContextVar("request_started_at", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HEADER = "X-Request-ID"
 
 
 def current_request_id() -> str:
     return _request_id.get()
+
+
+def request_started_at() -> float | None:
+    """``time.monotonic()`` when the current request arrived; None outside a request (commands, tasks)."""
+    return _started_at.get()
 
 
 class RequestIdMiddleware:
@@ -28,9 +36,11 @@ class RequestIdMiddleware:
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = _request_id.set(request_id)
+        started = _started_at.set(time.monotonic())
         try:
             response = self.get_response(request)
         finally:
+            _started_at.reset(started)
             _request_id.reset(token)
         response[HEADER] = request_id
         return response

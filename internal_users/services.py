@@ -44,6 +44,7 @@ from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.services import user_upsert_from_clerk
 from core import emails as core_emails
 from core.audit import audit
+from core.budgets import reserve_staff_invitation, spending
 from core.exceptions import InvalidInput, NotFound, PermissionDenied
 from core.jobs import task_named
 from core.models import AuditEvent
@@ -327,8 +328,14 @@ def internal_invite(*, email: str, role: str, actor: User, request: HttpRequest 
         if local.is_internal:
             raise AlreadyStaff(f"{address} is already on the staff.", extra={"email": address})
         raise _already_a_user(address)
+    with spending(reserve_staff_invitation(user_id=actor.pk)):
+        return _invite_in_clerk(address=address, role=wanted, actor=actor, request=request)
+
+
+def _invite_in_clerk(*, address: str, role: str, actor: User, request: HttpRequest | None) -> InternalInvitation:
+    """The Clerk half of ``internal_invite``, inside its reservation of the staff invitation budget."""
     now = timezone.now()
-    row = _insert_pending(email=address, role=wanted, actor=actor, now=now)
+    row = _insert_pending(email=address, role=role, actor=actor, now=now)
     try:
         invitation = _create_in_clerk(row)
     except clerk.ClerkRejected as exc:
@@ -411,6 +418,12 @@ def internal_invitation_resend(
         raise InvitationNotPending(f"This invitation was {row.status}; it cannot be resent.")
     if User.objects.filter(email__lower=row.email.lower(), is_internal=True).exists():
         raise AlreadyStaff(f"{row.email} is already on the staff.", extra={"email": row.email})
+    with spending(reserve_staff_invitation(user_id=actor.pk)):
+        return _resend_in_clerk(row, actor=actor, request=request)
+
+
+def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpRequest | None) -> InternalInvitation:
+    """The Clerk half of ``internal_invitation_resend``, inside its reservation of the staff invitation budget."""
     now = timezone.now()
     if row.status != InternalInvitationStatus.PENDING:
         try:

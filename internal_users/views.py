@@ -40,8 +40,6 @@ from internal_users.ratelimits import (
     INVITE_RATE_SETTING,
     RESEND_GROUP,
     RESEND_RATE_SETTING,
-    invite_within_budget,
-    resend_within_budget,
 )
 
 ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
@@ -138,7 +136,7 @@ def staff_users(request: HttpRequest) -> HttpResponse:
         form = StaffRoleForm(request.POST, actor=actor, auto_id="invite-%s")
         if form.is_valid():
             try:
-                row = invite_within_budget(
+                row = services.internal_invite(
                     email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor, request=request
                 )
             except ApplicationError as exc:
@@ -193,7 +191,7 @@ def _invitation(invitation_id: int) -> InternalInvitation:
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor = signed_in_user(request)
     try:
-        row = resend_within_budget(invitation=_invitation(invitation_id), actor=actor, request=request)
+        row = services.internal_invitation_resend(invitation=_invitation(invitation_id), actor=actor, request=request)
     except ApplicationError as exc:
         return _failed(request, exc, action="resend the invitation")
     return _done(request, f"Invitation to {row.email} sent again. The new link works for 7 days.")

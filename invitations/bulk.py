@@ -32,7 +32,6 @@ from core.audit import audit_event, audit_many
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from core.request_id import current_request_id
 from invitations import invite_check, services
-from invitations.api import ratelimits
 from invitations.invite_check import CheckedEntry, InviteEntry
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 from invitations.pending import pending_matching
@@ -82,7 +81,7 @@ def invite_entries(
             by_role.setdefault(entry.role, []).append(entry.email)
     sent: dict[str, InviteResult] = {}
     for role, emails in by_role.items():
-        for result in ratelimits.invite_within_budget(
+        for result in services.invitations_create(
             workspace=workspace, inviter=inviter, emails=emails, role=role, request=request
         ):
             sent[result.email] = result
@@ -142,7 +141,7 @@ def invitations_bulk_resend(
             results.append(_failure(row, stopped))
             continue
         try:
-            ratelimits.resend_within_budget(invitation=row, actor=actor, request=request)
+            services.invitation_resend(invitation=row, actor=actor, request=request)
         except NOT_PER_ROW:
             raise
         except ApplicationError as exc:

@@ -62,6 +62,7 @@ from accounts.roles import CLERK_ORG_ROLES, WORKSPACE_ROLE_FROM_CLERK, Workspace
 from accounts.services import ClerkDataStale, user_upsert_from_clerk
 from accounts.webhooks import deleted_in_clerk
 from core.audit import audit, audit_event, audit_many
+from core.budgets import reserve_invite, reserve_resend, spending
 from core.emails import normalize_email_or_none
 from core.exceptions import PermissionDenied
 from core.jobs import task_named
@@ -92,6 +93,9 @@ INVITED = "invited"
 ALREADY_MEMBER = "already_member"
 ALREADY_INVITED = "already_invited"
 INVALID_EMAIL = "invalid_email"
+# Valid addresses that never reached Clerk as a new invitation: their reserved unit is given back. Queued ones stay
+# counted: Clerk already pushed back, and the background sender will spend them.
+_UNSENT_RESULTS = frozenset({ALREADY_MEMBER, ALREADY_INVITED})
 QUEUED = "queued"
 FAILED = "failed"
 
@@ -744,8 +748,29 @@ def invitations_create(
         raise NoEmails()
     if len(folded) > MAX_EMAILS:
         raise TooManyEmails(f"Invite at most {MAX_EMAILS} email addresses at a time ({len(folded)} given).")
-    now = timezone.now()
     valid = [email for email, _, is_valid in folded if is_valid]
+    # Invalid addresses never reach Clerk, so they are not reserved; the rest are, before any row is written.
+    reservation = reserve_invite(emails=len(valid), workspace_id=workspace.pk, user_id=inviter.pk)
+    with spending(reservation):
+        results = _invite(
+            workspace=workspace, inviter=inviter, folded=folded, valid=valid, role=workspace_role, request=request
+        )
+        reservation.unused(sum(1 for result in results if result.result in _UNSENT_RESULTS))
+    return results
+
+
+def _invite(
+    *,
+    workspace: Workspace,
+    inviter: User,
+    folded: list[tuple[str, str, bool]],
+    valid: list[str],
+    role: WorkspaceRole,
+    request: HttpRequest | None,
+) -> list[InviteResult]:
+    """The invite itself, inside the reservation (``invitations_create``)."""
+    workspace_role = role
+    now = timezone.now()
     prepared = _prepare(workspace=workspace, inviter=inviter, emails=valid, role=workspace_role, now=now)
 
     report = _ApplyReport()
@@ -962,6 +987,8 @@ def invitation_resend(
                 "Clerk's rate limit was reached: the invitation will be sent automatically.",
                 retry_after=math.ceil((row.retry_at - now).total_seconds()),
             )
+        # Reserved under the lock and before the claim: a refusal (429) leaves the row as it was.
+        reservation = reserve_resend(workspace_id=workspace.pk, user_id=actor.pk)
         old_clerk_id = row.clerk_invitation_id
         previous = (row.status, row.retry_at, row.expires_at)
         check_first = _reason_code(row.failure_reason) == REASON_NO_RESPONSE
@@ -973,6 +1000,23 @@ def invitation_resend(
         row.expires_at = _expiry(now)  # the resent invitation's deadline, also while it waits in the queue
         row.save(update_fields=["status", "clerk_invitation_id", "retry_at", "expires_at", "updated_at"])
 
+    with spending(reservation):
+        return _resend_in_clerk(
+            row, actor=actor, old_clerk_id=old_clerk_id, previous=previous, check_first=check_first, request=request
+        )
+
+
+def _resend_in_clerk(
+    row: WorkspaceInvitation,
+    *,
+    actor: User,
+    old_clerk_id: str | None,
+    previous: tuple[str, datetime | None, datetime],
+    check_first: bool,
+    request: HttpRequest | None,
+) -> WorkspaceInvitation:
+    """The Clerk half of ``invitation_resend``, on the row it claimed: revoke the old link, create the new one."""
+    workspace = row.workspace
     requesting_user_id = actor.clerk_user_id if _is_org_admin(user=actor, workspace=workspace) else None
     if old_clerk_id:
         try:

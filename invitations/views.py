@@ -160,7 +160,7 @@ def invite(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
     if form.is_valid():
         role = form.cleaned_data["role"]
         try:
-            results = ratelimits.invite_within_budget(
+            results = services.invitations_create(
                 workspace=workspace, inviter=user, emails=form.cleaned_data["emails"], role=role, request=request
             )
         except NOT_OURS:
@@ -250,9 +250,7 @@ def resend(request: HtmxHttpRequest, workspace_id: int, invitation_id: int) -> H
         invitation_id,
         action="resend the invitation",
         done="invitation sent again.",
-        perform=lambda user, invitation: ratelimits.resend_within_budget(
-            invitation=invitation, actor=user, request=request
-        ),
+        perform=lambda user, invitation: services.invitation_resend(invitation=invitation, actor=user, request=request),
     )
 
 

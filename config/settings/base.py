@@ -203,6 +203,8 @@ CLERK_AUTHORIZED_PARTIES: list[str] = env.list("CLERK_AUTHORIZED_PARTIES", defau
 CLERK_WEBHOOK_SIGNING_SECRET = env.str("CLERK_WEBHOOK_SIGNING_SECRET", default="")
 # Request-path budget for one Backend API call, and the bounded retry of idempotent reads.
 CLERK_TIMEOUT_MS = env.int("CLERK_TIMEOUT_MS", default=5_000)
+# All Clerk calls of one HTTP request end within this many ms of its arrival (accounts/clerk.py, docs/reliability.md).
+CLERK_REQUEST_DEADLINE_MS = env.int("CLERK_REQUEST_DEADLINE_MS", default=6_000)
 
 # --------------------------------------------------------------------------- logging
 LOGGING: dict[str, Any] = {
@@ -242,6 +244,8 @@ INVITATIONS_GLOBAL_BULK_CALLS_RATE = "40/h"
 # Bulk resend/revoke from the pending list (invitations/bulk.py): requests per user, and the resend cooldown.
 INVITATIONS_API_BULK_RATE = "20/h"
 INVITATIONS_RESEND_COOLDOWN_SECONDS = env.int("INVITATIONS_RESEND_COOLDOWN_SECONDS", default=600)
+# At most this fraction of each instance-wide Clerk budget per workspace and per person (core/budgets.py).
+CLERK_BUDGET_SHARE = 0.5
 
 # --------------------------------------------------------------------------- internal users (staff)
 # Rate limits of the staff API (internal_users/api/views.py): per user, and one global budget of Clerk application

@@ -61,8 +61,6 @@ from internal_users.ratelimits import (
     INVITE_RATE_SETTING,
     RESEND_GROUP,
     RESEND_RATE_SETTING,
-    invite_within_budget,
-    resend_within_budget,
 )
 
 if TYPE_CHECKING:
@@ -349,13 +347,15 @@ class StaffInvitationViewSet(StaffViewSetBase):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = StaffInviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        invitation = invite_within_budget(**payload.validated_data, actor=self.actor, request=request._request)
+        invitation = services.internal_invite(**payload.validated_data, actor=self.actor, request=request._request)
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     @ratelimits.per_user(RESEND_GROUP, RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        invitation = resend_within_budget(invitation=self.get_invitation(), actor=self.actor, request=request._request)
+        invitation = services.internal_invitation_resend(
+            invitation=self.get_invitation(), actor=self.actor, request=request._request
+        )
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data)
 
     @action(detail=True, methods=["post"])

@@ -202,7 +202,7 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
         payload = InviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         emails: list[str] = payload.validated_data["emails"]
-        results = ratelimits.invite_within_budget(
+        results = services.invitations_create(
             workspace=self.get_workspace(),
             inviter=self.user,
             emails=emails,
@@ -216,7 +216,7 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
     @per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        invitation = ratelimits.resend_within_budget(invitation=invitation, actor=self.user, request=request._request)
+        invitation = services.invitation_resend(invitation=invitation, actor=self.user, request=request._request)
         return Response(InvitationSerializer(invitation).data)
 
     @action(detail=True, methods=["post"])

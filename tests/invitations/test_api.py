@@ -664,6 +664,7 @@ class TestRateLimits:
         self, ws_admin: SignedInClient, workspace: Workspace, settings: Any, signed_in: Any, clerk_gateway: Emulator
     ) -> None:
         settings.INVITATIONS_GLOBAL_INVITATIONS_RATE = "3/h"
+        settings.CLERK_BUDGET_SHARE = 1  # the instance-wide counter alone (fair shares: TestFairShares)
         assert invite(ws_admin, workspace, "a@example.com", "b@example.com").status_code == 200
         other = signed_in(Role.PM)
         calls_before = invite_calls(clerk_gateway)
@@ -682,6 +683,7 @@ class TestRateLimits:
         self, ws_admin: SignedInClient, workspace: Workspace, settings: Any
     ) -> None:
         settings.INVITATIONS_GLOBAL_INVITATIONS_RATE = "2/h"
+        settings.CLERK_BUDGET_SHARE = 1
         for _ in range(3):
             response = invite(ws_admin, workspace, "not an email", "also bad")
             assert response.status_code == 200
@@ -690,6 +692,7 @@ class TestRateLimits:
 
     def test_global_bulk_call_budget(self, ws_admin: SignedInClient, workspace: Workspace, settings: Any) -> None:
         settings.INVITATIONS_GLOBAL_BULK_CALLS_RATE = "2/h"
+        settings.CLERK_BUDGET_SHARE = 1
         assert invite(ws_admin, workspace, *[f"p{i}@example.com" for i in range(11)]).status_code == 200  # 2 calls
         response = invite(ws_admin, workspace, "one-more@example.com")
         assert_error(response, 429, "rate_limited")
@@ -698,8 +701,9 @@ class TestRateLimits:
     def test_a_resend_spends_one_global_invitation(
         self, ws_admin: SignedInClient, workspace: Workspace, settings: Any
     ) -> None:
-        invitation = make_invitation(workspace, user_of(ws_admin), "ann@example.com")  # the service alone: not counted
-        settings.INVITATIONS_GLOBAL_INVITATIONS_RATE = "1/h"
+        settings.INVITATIONS_GLOBAL_INVITATIONS_RATE = "2/h"
+        settings.CLERK_BUDGET_SHARE = 1
+        invitation = make_invitation(workspace, user_of(ws_admin), "ann@example.com")  # the service counts: 1 of 2
         assert ws_admin.post(action_url(workspace.pk, invitation.pk, "resend")).status_code == 200
         assert_error(ws_admin.post(action_url(workspace.pk, invitation.pk, "resend")), 429, "rate_limited")
 
@@ -714,8 +718,8 @@ class TestRateLimits:
                 "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
             },
         }
+        invitation = make_invitation(workspace, user_of(ws_admin), "ann@example.com")  # before the outage
         settings.RATELIMIT_USE_CACHE = "ratelimit_down"
-        invitation = make_invitation(workspace, user_of(ws_admin), "ann@example.com")
         before = invite_calls(clerk_gateway)
 
         for response in (

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import User, Workspace
@@ -77,8 +77,10 @@ def redis_down(settings: Any) -> Iterator[None]:
 
 
 def open_invitation(workspace: Workspace, inviter: User | None, email: str = "ann@example.com") -> WorkspaceInvitation:
+    """A row made as if before the outage (the service reserves its Clerk budget in the cache too)."""
     assert inviter is not None
-    [result] = services.invitations_create(workspace=workspace, inviter=inviter, emails=[email], role="member")
+    with override_settings(RATELIMIT_ENABLE=False):
+        [result] = services.invitations_create(workspace=workspace, inviter=inviter, emails=[email], role="member")
     assert result.invitation is not None
     return result.invitation
 
@@ -113,13 +115,27 @@ def test_invite_api_fails_closed(
 def test_row_actions_of_the_api_fail_closed(
     api_admin: SignedInClient, workspace: Workspace, clerk_gateway: Emulator, redis_down: None, action: str
 ) -> None:
-    row = open_invitation(workspace, api_admin.user)  # the service itself needs no cache
+    row = open_invitation(workspace, api_admin.user)
     calls = len(clerk_gateway.request_log)
     response = api_admin.post(f"/api/workspaces/{workspace.pk}/invitations/{row.pk}/{action}/")
     assert_fails_closed(response)
     assert len(clerk_gateway.request_log) == calls
     row.refresh_from_db()
     assert row.status == "pending"
+
+
+def test_the_services_fail_closed_without_the_api(
+    api_admin: SignedInClient, workspace: Workspace, clerk_gateway: Emulator, redis_down: None
+) -> None:
+    """A command, task or shell calling the service meets the same budget: no counter, no Clerk call, no row."""
+    assert api_admin.user is not None
+    calls = len(clerk_gateway.request_log)
+    with pytest.raises(RateLimited):
+        services.invitations_create(
+            workspace=workspace, inviter=api_admin.user, emails=["x@example.com"], role="member"
+        )
+    assert len(clerk_gateway.request_log) == calls
+    assert not WorkspaceInvitation.objects.exists()
 
 
 def test_staff_invite_api_fails_closed(boss: SignedInClient, redis_down: None) -> None:
