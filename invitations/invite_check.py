@@ -73,7 +73,7 @@ def resolve_role(given: str, default: str) -> str:
 
 
 def _where(entry: InviteEntry) -> str:
-    return f"line {entry.line}" if entry.line is not None else "earlier in the list"
+    return f"on line {entry.line}" if entry.line is not None else "earlier in the list"
 
 
 def invitations_check(
@@ -116,7 +116,7 @@ def invitations_check(
         if not _is_valid_email(email):
             checked.append(result(INVALID_EMAIL, "Not a valid email address.", shown=entry.email.strip()))
         elif email in first_seen:
-            checked.append(result(DUPLICATE, f"Listed twice: the same address is {_where(first_seen[email])}."))
+            checked.append(result(DUPLICATE, f"Listed twice: first {_where(first_seen[email])}."))
         elif not role:
             first_seen[email] = entry
             checked.append(result(INVALID_ROLE, f"Unknown role “{entry.role}”: use admin or member."))

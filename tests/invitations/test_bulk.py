@@ -328,3 +328,18 @@ class TestApi:
         member = signed_in(Role.MEMBER, workspace=workspace, workspace_role=WorkspaceRole.MEMBER)
         for path, body in (("check/", {"emails": ["a@example.com"]}), ("bulk/", {"action": "revoke", "ids": [1]})):
             assert member.post(api(workspace, path), body, format="json").status_code == 403
+
+
+# --------------------------------------------------------------------------- the settings page
+class TestPages:
+    def test_search_and_paging_on_the_settings_page(self, ws_admin: SignedInClient, workspace: Workspace) -> None:
+        invite_many(workspace, user_of(ws_admin), 55, prefix="m")
+        invite_many(workspace, user_of(ws_admin), 1, prefix="dora")
+        page = ws_admin.get(f"/settings/?workspace={workspace.pk}").content.decode()
+        assert page.count('class="invite-row') == 50
+        assert 'rel="next"' in page
+        found = ws_admin.get(f"/settings/?workspace={workspace.pk}&q=DORA").content.decode()
+        assert found.count('class="invite-row') == 1
+        assert "dora0@example.com" in found
+        second = ws_admin.get(f"/settings/?workspace={workspace.pk}&page=2").content.decode()
+        assert second.count('class="invite-row') == 6

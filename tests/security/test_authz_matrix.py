@@ -138,6 +138,22 @@ ROWS: list[Row] = [
         WS_PAGE_MANAGE,
     ),
     Row(
+        "settings/workspaces/<int:workspace_id>/invitations/check/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/invitations/check/", {"emails": "new@example.com", "step": "check"}
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
+        "settings/workspaces/<int:workspace_id>/invitations/bulk/",
+        "POST",
+        lambda c, i: c.post(
+            f"/settings/workspaces/{i.workspace}/invitations/bulk/", {"action": "revoke", "ids": [i.invitation]}
+        ),
+        WS_PAGE_MANAGE,
+    ),
+    Row(
         "settings/workspaces/<int:workspace_id>/invitations/<int:invitation_id>/resend/",
         "POST",
         lambda c, i: c.post(f"/settings/workspaces/{i.workspace}/invitations/{i.invitation}/resend/"),
