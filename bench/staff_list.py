@@ -98,8 +98,8 @@ def _use(schema: str) -> None:
     """Point this connection at one size's tables (each size lives in its own PostgreSQL schema)."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('search_path', %s, false)", [schema])
+    with connection.cursor() as cursor:  # pg_trgm (invitations' search index) lives in public, shared by both sizes
+        cursor.execute("SELECT set_config('search_path', %s, false)", [f'"{schema}", public'])
 
 
 def _create(schema: str, users: int, invitations: int) -> float:
@@ -108,6 +108,7 @@ def _create(schema: str, users: int, invitations: int) -> float:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         cursor.execute(f'CREATE SCHEMA "{schema}"')
     _use(schema)
     call_command("migrate", verbosity=0)

@@ -107,7 +107,8 @@ def bulk_targets(
 ) -> list[WorkspaceInvitation]:
     """The open invitations a bulk action acts on: the given ids, or every one matching the search ``query``.
 
-    Ids of another workspace, or no longer open, are simply not among them. ``TooManySelected`` over ``limit``.
+    Ids of another workspace, or no longer open, are simply not among them (all of them: an empty list, nothing
+    to do). ``NothingSelected`` for an empty ``ids``; ``TooManySelected`` over ``limit``.
     """
     rows = pending_matching(workspace=workspace, query=query or "")
     if ids is not None:
@@ -117,8 +118,8 @@ def bulk_targets(
         raise TooManySelected(
             f"More than {limit} invitations match: narrow the search or select fewer.", extra={"limit": limit}
         )
-    if not found:
-        raise NothingSelected()
+    if not found and ids is not None and not ids:
+        raise NothingSelected()  # no selection at all; a selection that matches no open invitation is just empty
     return found
 
 

@@ -132,6 +132,8 @@ def invite_list(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
 
 # --------------------------------------------------------------------------- the pending list: bulk actions
 def _notice(results: list[bulk.BulkResult]) -> str:
+    if not results:
+        return "Nothing to do: none of the selected invitations is still pending."
     summary = bulk.bulk_summary(results)
     parts = [f"{count} {_RESULT_WORDS.get(kind, kind)}" for kind, count in summary.items()]
     return f"{len(results)} selected: " + ", ".join(parts) + "."

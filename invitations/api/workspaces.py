@@ -18,9 +18,11 @@ from accounts.models import User, Workspace
 from core.exceptions import NotAuthenticated, NotFound
 from invitations.api.member_serializers import WorkspaceSerializer
 from invitations.api.permissions import log_denied
-from invitations.api.responses import BAD_QUERY, NOT_FOUND, UNAUTHENTICATED
+from invitations.api.responses import BAD_QUERY, NOT_FOUND, UNAUTHENTICATED, error_response
 from invitations.api.views import WORKSPACE_ID, _id_or_404
 from invitations.workspace_access import workspace_access, workspace_access_get, workspace_access_queryset
+
+PAGE_NOT_FOUND = error_response("The `page` is past the last one (`not_found`).")
 
 
 @extend_schema(tags=["workspaces"])
@@ -29,7 +31,12 @@ from invitations.workspace_access import workspace_access, workspace_access_get,
         operation_id="workspaces_list",
         summary="List your workspaces",
         description="Paginated, by name: your role in each and what you may do there.",
-        responses={200: WorkspaceSerializer(many=True), 400: BAD_QUERY, 401: UNAUTHENTICATED},
+        responses={
+            200: WorkspaceSerializer(many=True),
+            400: BAD_QUERY,
+            401: UNAUTHENTICATED,
+            404: PAGE_NOT_FOUND,
+        },
     ),
     retrieve=extend_schema(
         operation_id="workspaces_retrieve",

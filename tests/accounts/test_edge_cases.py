@@ -381,7 +381,7 @@ class TestServices:
     def test_a_clerk_user_created_concurrently_is_adopted(self, clerk_emulator: Emulator) -> None:
         # Our create is held up in Clerk while someone else creates the same email: Clerk refuses ours as a
         # duplicate, and the user made by the other caller is the one mirrored.
-        slow = Fault(method="POST", path="/v1/users", delay_s=0.5, remaining=1)
+        slow = Fault(method="POST", path="/v1/users", delay_s=2.0, remaining=1)
         clerk_emulator.faults.append(slow)
         theirs: list[ClerkUser] = []
 

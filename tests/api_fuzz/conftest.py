@@ -137,6 +137,19 @@ def fuzz_target(
     )
 
 
+# A named allowance (issue 12's list endpoints): `check/`, `import/` and `bulk/` take a CSV as a multipart file *or*
+# text part and combine or narrow optional selections, which OpenAPI 3.0 cannot state precisely, so schemathesis's
+# two "does the server agree with the schema exactly" checks (ST201 schema-violating accepted, ST202 schema-valid
+# rejected) are off for them alone. Every other check (5xx, response schema, status codes, content types) still runs.
+LIST_INPUT_ALLOWANCE: dict[str, Any] = {
+    "include-path-regex": r"/invitations/(check|import|bulk)/$",
+    "checks": {
+        "positive_data_acceptance": {"enabled": False},
+        "negative_data_rejection": {"enabled": False},
+    },
+}
+
+
 def fuzz_config(target: FuzzTarget) -> schemathesis.Config:
     """Every default check, positive and negative data, a fixed seed, and real values mixed into parameters."""
     dictionaries: dict[str, Any] = {}
@@ -149,6 +162,7 @@ def fuzz_config(target: FuzzTarget) -> schemathesis.Config:
                 dictionaries[name] = {"values": list(values)}
                 bindings[parameter] = {"dictionary": name, "probability": REAL_VALUE_PROBABILITY}
         operations.append({"include-path-regex": real.path_regex, "parameters": bindings})
+    operations.append(LIST_INPUT_ALLOWANCE)
     return schemathesis.Config.from_dict(
         {
             "seed": seed(),

@@ -64,7 +64,7 @@ def test_super_admin_invites_a_pm_who_joins_and_is_deactivated_reactivated_and_r
 
         admin.fill("#invite-email", "pia@example.com")
         admin.select_option("#invite-role", "pm")
-        admin.get_by_role("button", name="Send invitation").click()
+        admin.get_by_role("button", name="Send invitation", exact=True).click()
         expect(admin.locator(".flash")).to_contain_text("Invitation sent to pia@example.com.")
         expect(staff_row(admin, "pia@example.com")).to_contain_text("Pending")
         shot(admin, "staff-list-pending")
@@ -223,7 +223,7 @@ def test_staff_page_states_errors_pages_and_narrow_screens(
 
         # A refusal is shown next to the form, in place; "already has an account" opens "Grant staff role".
         wide.fill("#invite-email", "known@example.com")
-        wide.get_by_role("button", name="Send invitation").click()
+        wide.get_by_role("button", name="Send invitation", exact=True).click()
         expect(wide.locator("#staff .field-error")).to_contain_text("already has an account")
         expect(wide.locator("#grant-email")).to_have_value("known@example.com")
         expect(wide.locator("#grant-email")).to_be_visible()
@@ -233,6 +233,9 @@ def test_staff_page_states_errors_pages_and_narrow_screens(
         expect(staff_row(wide, "known@example.com")).to_contain_text("Active")
 
         staff_row(wide, "new@example.com").get_by_role("button", name="Revoke").click()
+        confirm = wide.locator(".confirm-dialog")  # our own confirmation (static/core/confirm.js), not confirm()
+        expect(confirm).to_contain_text("Revoke the invitation for new@example.com?")
+        confirm.get_by_role("button", name="Revoke invitation").click()
         expect(wide.locator(".flash")).to_contain_text("Invitation to new@example.com revoked")
         expect(staff_row(wide, "new@example.com")).to_have_count(0)
         assert outside_the_browser_loop(lambda: InternalInvitation.objects.get(pk=pending.pk).status) == "revoked"

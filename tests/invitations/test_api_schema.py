@@ -42,7 +42,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "id": "workspace_members_list",
         "statuses": {"200", "400", "401", "404"},
     },
-    ("/api/workspaces/", "get"): {"id": "workspaces_list", "statuses": {"200", "400", "401"}},
+    ("/api/workspaces/", "get"): {"id": "workspaces_list", "statuses": {"200", "400", "401", "404"}},
     (f"{WORKSPACE}/", "get"): {"id": "workspaces_retrieve", "statuses": {"200", "401", "404"}},
     (f"{WORKSPACE}/invitations/check/", "post"): {
         "id": "workspace_invitations_check",

@@ -174,24 +174,6 @@ ROWS: list[Row] = [
         WS_PAGE_MANAGE,
     ),
     Row(
-        "settings/workspaces/<int:workspace_id>/invitations/check/",
-        "POST",
-        lambda c, i: c.post(
-            f"/settings/workspaces/{i.workspace}/invitations/check/", {"emails": "new@example.com", "role": "member"}
-        ),
-        WS_PAGE_MANAGE,
-    ),
-    # A bulk action over a search that matches nothing: authorized callers get an answer, nothing changes.
-    Row(
-        "settings/workspaces/<int:workspace_id>/invitations/bulk/",
-        "POST",
-        lambda c, i: c.post(
-            f"/settings/workspaces/{i.workspace}/invitations/bulk/",
-            {"action": "resend", "all": "1", "q": "matches-nobody"},
-        ),
-        WS_PAGE_MANAGE,
-    ),
-    Row(
         "settings/workspaces/<int:workspace_id>/members/<str:clerk_user_id>/role/",
         "GET",
         lambda c, i: c.get(f"/settings/workspaces/{i.workspace}/members/{i.only_admin_clerk_id}/role/?role=member"),
