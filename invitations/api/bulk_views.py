@@ -39,6 +39,14 @@ from invitations.api.responses import (
 
 BULK_RATE_SETTING = "INVITATIONS_API_BULK_RATE"
 LIST_PARSERS = [DepthLimitedJSONParser, MultiPartParser]
+LIST_ERRORS = {
+    400: INVALID,
+    401: UNAUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    415: UNSUPPORTED_MEDIA,
+    429: RATE_LIMITED,
+}  # what check/ and import/ may refuse with (import/ adds Clerk's failures)
 
 
 def _list_input(request: Request) -> tuple[InviteListSerializer, list[invite_check.InviteEntry]]:
@@ -58,12 +66,7 @@ class BulkInvitationActions:
         request={"application/json": InviteListSerializer, "multipart/form-data": InviteListSerializer},
         responses={
             200: CheckResponseSerializer,
-            400: INVALID,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            415: UNSUPPORTED_MEDIA,
-            429: RATE_LIMITED,
+            **LIST_ERRORS,
         },
         examples=[
             OpenApiExample(
@@ -94,12 +97,7 @@ class BulkInvitationActions:
         request={"application/json": InviteListSerializer, "multipart/form-data": InviteListSerializer},
         responses={
             200: ImportResponseSerializer,
-            400: INVALID,
-            401: UNAUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            415: UNSUPPORTED_MEDIA,
-            429: RATE_LIMITED,
+            **LIST_ERRORS,
             502: CLERK_ERROR,
             503: CLERK_UNAVAILABLE,
         },
