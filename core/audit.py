@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 
 from core.models import AuditEvent
-from core.request_id import current_request_id
+from core.request_id import current_client_ip, current_request_id
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -32,7 +32,11 @@ def audit_event(
     details: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
 ) -> AuditEvent:
-    """An unsaved event: ``audit`` saves one, ``audit_many`` saves many in one INSERT."""
+    """An unsaved event: ``audit`` saves one, ``audit_many`` saves many in one INSERT.
+
+    The request id and the client's address come from the request being served (``core.request_id``), so a service
+    records them without taking the request; ``request`` is only for code outside the middleware chain.
+    """
     return AuditEvent(
         action=action,
         outcome=outcome,
@@ -43,7 +47,7 @@ def audit_event(
         target_type=target_type,
         target_id=str(target_id),
         request_id=current_request_id(),
-        ip_address=client_ip(request),
+        ip_address=client_ip(request) if request is not None else current_client_ip(),
         details=details or {},
     )
 

@@ -1,5 +1,7 @@
 """A request id for every request: taken from ``X-Request-ID`` when sane, returned in the response, put in logs;
-and when the request started (``request_started_at``), for budgets of time per request (``accounts.clerk``)."""
+when the request started (``request_started_at``), for budgets of time per request (``accounts.clerk``); and the
+client's address (``current_client_ip``), so services record it in the audit trail without taking the request.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +16,18 @@ from django.http import HttpRequest, HttpResponse
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 _started_at: ContextVar[float | None] = ContextVar("request_started_at", default=None)
+_client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HEADER = "X-Request-ID"
 
 
 def current_request_id() -> str:
     return _request_id.get()
+
+
+def current_client_ip() -> str | None:
+    """``REMOTE_ADDR`` of the request being served (the proxy sets it; see docs/deployment.md); None outside one."""
+    return _client_ip.get()
 
 
 def request_started_at() -> float | None:
@@ -37,9 +45,11 @@ class RequestIdMiddleware:
         request.request_id = request_id  # type: ignore[attr-defined]
         token = _request_id.set(request_id)
         started = _started_at.set(time.monotonic())
+        address = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
         try:
             response = self.get_response(request)
         finally:
+            _client_ip.reset(address)
             _started_at.reset(started)
             _request_id.reset(token)
         response[HEADER] = request_id
