@@ -19,10 +19,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
 from core.serializers import InviteLinkSerializer, TimelineEntrySerializer
-from invitations import links, selectors
-from invitations.api.permissions import CanInviteToWorkspace, log_denied
+from invitations import links
+from invitations.api.permissions import CanInviteToWorkspace
 from invitations.api.responses import (
     CLERK_ERROR,
     CLERK_UNAVAILABLE,
@@ -33,8 +32,7 @@ from invitations.api.responses import (
     UNAUTHENTICATED,
 )
 from invitations.api.serializers import InvitationSerializer
-from invitations.api.views import INVITATION_ID, WORKSPACE_ID, WorkspaceScopedViewSet, _id_or_404
-from invitations.models import WorkspaceInvitation
+from invitations.api.views import INVITATION_ID, WORKSPACE_ID, InvitationScopedViewSet
 from invitations.timeline import invitation_timeline
 
 NO_STORE = "no-store"
@@ -92,23 +90,11 @@ class InvitationDetailSerializer(InvitationSerializer):
         },
     ),
 )
-class WorkspaceInvitationDetailViewSet(WorkspaceScopedViewSet):
+class WorkspaceInvitationDetailViewSet(InvitationScopedViewSet):
     """``/api/workspaces/{workspace_id}/invitations/{invitation_id}/`` and its ``link/`` action."""
 
     permission_classes = [IsAuthenticated, CanInviteToWorkspace]
     serializer_class = InvitationDetailSerializer
-    queryset = WorkspaceInvitation.objects.none()  # for the schema; rows come from the selectors
-    lookup_url_kwarg = "invitation_id"
-    lookup_value_regex = "[^/]+"
-
-    def get_invitation(self) -> WorkspaceInvitation:
-        raw = self.kwargs.get(self.lookup_url_kwarg)
-        workspace = self.get_workspace()
-        try:
-            return selectors.invitation_get(workspace=workspace, invitation_id=_id_or_404(raw))
-        except NotFound:
-            log_denied(self.request, reason="invitation_out_of_reach", workspace_id=workspace.pk, status=404)
-            raise NotFound() from None
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(InvitationDetailSerializer(self.get_invitation()).data)

@@ -92,6 +92,23 @@ class WorkspaceScopedViewSet(viewsets.GenericViewSet[Any]):
         return self._workspace
 
 
+class InvitationScopedViewSet(WorkspaceScopedViewSet):
+    """Also resolves ``invitation_id`` within that workspace: one 404 for "no such invitation" and "not here"."""
+
+    queryset = WorkspaceInvitation.objects.none()  # for the schema; rows come from the selectors
+    lookup_url_kwarg = "invitation_id"
+    lookup_value_regex = "[^/]+"
+
+    def get_invitation(self) -> WorkspaceInvitation:
+        raw = self.kwargs.get(self.lookup_url_kwarg)
+        workspace = self.get_workspace()
+        try:
+            return selectors.invitation_get(workspace=workspace, invitation_id=_id_or_404(raw))
+        except NotFound:
+            log_denied(self.request, reason="invitation_out_of_reach", workspace_id=workspace.pk, status=404)
+            raise NotFound() from None
+
+
 # Resend and revoke answer the same ways: the invitation, or one of these errors.
 ROW_ACTION_RESPONSES = {
     200: InvitationSerializer,
@@ -168,23 +185,11 @@ ROW_ACTION_RESPONSES = {
         responses=ROW_ACTION_RESPONSES,
     ),
 )
-class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
+class WorkspaceInvitationViewSet(BulkInvitationActions, InvitationScopedViewSet):
     """``/api/workspaces/{workspace_id}/invitations/``: list, create, and the resend/revoke actions."""
 
     permission_classes = [IsAuthenticated, CanInviteToWorkspace]
     serializer_class = InvitationSerializer
-    queryset = WorkspaceInvitation.objects.none()  # for the schema; rows come from the selectors
-    lookup_url_kwarg = "invitation_id"
-    lookup_value_regex = "[^/]+"
-
-    def get_invitation(self) -> WorkspaceInvitation:
-        raw = self.kwargs.get(self.lookup_url_kwarg)
-        workspace = self.get_workspace()
-        try:
-            return selectors.invitation_get(workspace=workspace, invitation_id=_id_or_404(raw))
-        except NotFound:
-            log_denied(self.request, reason="invitation_out_of_reach", workspace_id=workspace.pk, status=404)
-            raise NotFound() from None
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query = InvitationListQuerySerializer(data=request.query_params)
