@@ -306,8 +306,8 @@ def test_ticket_accept_without_redirect_url_explains(browser: Browser, sdk: Cler
     ("problem", "code"),
     [
         ("expired", "ticket_expired_code"),
-        ("revoked", "ticket_invalid_code"),  # Clerk does not single out revoked invitations
-        ("used", "ticket_invalid_code"),
+        ("revoked", "organization_invitation_revoked_code"),
+        ("used", "organization_invitation_already_accepted"),
         ("garbage", "ticket_invalid_code"),
     ],
 )
@@ -441,7 +441,7 @@ def test_organization_ticket_sign_in_for_an_existing_user(
     assert claims["o"]["rol"] == "member"
     again = browser.call("POST", "/v1/client/sign_ins", json={"strategy": "ticket", "ticket": ticket})
     assert again.status_code == 400
-    assert error_code(again) == "ticket_invalid_code"
+    assert error_code(again) == "organization_invitation_already_accepted"
 
 
 def test_sign_up_needs_a_ticket_bound_to_its_email(browser: Browser, sdk: Clerk) -> None:
