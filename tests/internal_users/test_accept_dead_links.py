@@ -41,7 +41,7 @@ def ticket_of(em: Emulator, row: InternalInvitation) -> str:
 
 
 def accept_page(client: Client, row: InternalInvitation, ticket: str) -> str:
-    response = client.get("/internal/accept-invite/", {"invitation_id": row.pk, "__clerk_ticket": ticket})
+    response = client.get("/internal/accept-invite/", {"invitation_id": str(row.pk), "__clerk_ticket": ticket})
     assert response.status_code == 200
     assert response["Referrer-Policy"] == "no-referrer"
     page = response.content.decode()
