@@ -133,6 +133,15 @@ class InvitationPreview:
         return "superseded" if self.superseded else "ready"
 
 
+def workspace_if_member(*, user: object, workspace_id: int) -> Workspace | None:
+    """The workspace when ``user`` is an active user and a member of it (what an accepted link may offer), else None."""
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    membership = WorkspaceMembership.objects.filter(user=user, workspace_id=workspace_id).select_related("workspace")
+    found = membership.first()
+    return found.workspace if found is not None else None
+
+
 def invitation_preview_for_ticket(*, ticket: str) -> InvitationPreview | None:
     """Workspace, inviter and state of the invitation a ticket belongs to; ``None`` when we do not know it.
 

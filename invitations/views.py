@@ -296,9 +296,8 @@ def accept_invite(request: HttpRequest) -> HttpResponse:
     state = "missing" if not ticket else (preview.accept_state if preview is not None else "ready")
     user = getattr(request, "user", None)
     member_of = None
-    if state == "accepted" and preview is not None and isinstance(user, User) and user.is_active:
-        membership = workspace_memberships_for_user(user=user).filter(workspace_id=preview.workspace_id).first()
-        member_of = membership.workspace if membership is not None else None
+    if state == "accepted" and preview is not None:
+        member_of = selectors.workspace_if_member(user=user, workspace_id=preview.workspace_id)
     context = {
         "state": state,
         "clerk_status": clerk_status if clerk_status in ACCEPT_STATUSES else "sign_up",
