@@ -20,6 +20,7 @@ from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.clerk_tickets import clerk_invitation_id_from_ticket, resent_from
 from accounts.models import User
 from accounts.roles import INTERNAL_ROLES
 from core.exceptions import NotFound
@@ -302,3 +303,31 @@ def internal_invitation_get(*, invitation_id: int) -> InternalInvitation:
     if row is None:
         raise NotFound("Invitation not found.")
     return row
+
+
+# --------------------------------------------------------------------------- the accept page
+RESENT_ACTION = "internal_invitation.resent"  # the audit action of internal_users.services.internal_invitation_resend
+
+
+def accept_state_for_ticket(*, ticket: str) -> tuple[str, InternalInvitation | None]:
+    """The staff accept page's first screen for ``ticket`` and the invitation it names (``None``: unknown here).
+
+    ``ready`` lets Clerk decide; ``accepted``, ``revoked``, ``expired`` say what happened to the invitation; and
+    ``superseded`` is the link of a resent invitation (found through the resend's audit event: Clerk refuses that
+    ticket as revoked, like any other). For display only: the ticket's ``sid`` is read without verifying it.
+    """
+    clerk_invitation_id = clerk_invitation_id_from_ticket(ticket.strip())
+    if not clerk_invitation_id:
+        return "ready", None
+    row = InternalInvitation.objects.filter(clerk_invitation_id=clerk_invitation_id).first()
+    superseded = False
+    if row is None:
+        resent = resent_from(clerk_invitation_id, action=RESENT_ACTION)
+        row = InternalInvitation.objects.filter(pk=int(resent)).first() if resent.isdigit() else None
+        superseded = row is not None
+    if row is None:
+        return "ready", None
+    status = row.effective_status
+    if status in ("accepted", "revoked", "expired"):
+        return status, row
+    return ("superseded" if superseded else "ready"), row

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -20,7 +21,6 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.clerk_tickets import clerk_invitation_id_from_ticket
 from accounts.models import User
 from accounts.permissions import has_permission, require_any_role, require_permission
 from accounts.roles import INTERNAL_ROLES, Permission, Role
@@ -275,15 +275,25 @@ def _safe_back(request: HttpRequest) -> str:
 @require_GET
 @never_cache
 def accept_invite(request: HttpRequest) -> HttpResponse:
-    """The page Clerk's invitation link lands on. The ticket stays in the URL for ClerkJS; it is never echoed."""
+    """The page Clerk's invitation link lands on. The ticket stays in the URL for ClerkJS; it is never echoed.
+
+    A link that can no longer be used (accepted, revoked, superseded by a resend, expired) gets its explanation and
+    a way on at once, naming nobody; a signed-in staff member whose invitation was accepted is offered /internal/.
+    """
     status = request.GET.get("__clerk_status", "")
-    has_ticket = bool(request.GET.get("__clerk_ticket"))
-    preview = _invitation_preview(request.GET.get("invitation_id", ""), ticket=request.GET.get("__clerk_ticket", ""))
-    state = "ready" if has_ticket else ("signed_in" if status == "complete" else "missing")
+    ticket = request.GET.get("__clerk_ticket", "")
+    if ticket:
+        state, row = selectors.accept_state_for_ticket(ticket=ticket)
+    else:
+        state, row = ("signed_in" if status == "complete" else "missing"), None
+    user = getattr(request, "user", None)
     context = {
         "state": state,
         "clerk_status": status if status in ACCEPT_STATUSES else "sign_up",
-        "preview": preview,
+        # Who invited them, as what, only while the link can still be used (issue 13's disclosure rule).
+        "preview": _invitation_preview(request.GET.get("invitation_id", ""), row=row) if state == "ready" else None,
+        "is_staff_member": state == "accepted" and isinstance(user, User) and user.is_active and user.is_internal,
+        "expiry_days": settings.INVITATION_EXPIRY_DAYS,
         "next_url": reverse("internal_users:dashboard"),
         "sign_in_url": reverse("sign-in"),
     }
@@ -292,19 +302,14 @@ def accept_invite(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _invitation_preview(raw: str, *, ticket: str) -> dict[str, str] | None:
+def _invitation_preview(raw: str, *, row: InternalInvitation | None) -> dict[str, str] | None:
     """Role and inviter for the page's greeting, only for the holder of this invitation's ticket.
 
-    Local ids are sequential: without a ticket naming this row's Clerk invitation, the page says nothing about
-    it (no inviter, no role), so ``?invitation_id=N`` cannot be walked. Never the invitee's email.
+    Local ids are sequential: without a ticket naming this row's Clerk invitation (``row``, found from the ticket),
+    the page says nothing about it (no inviter, no role), so ``?invitation_id=N`` cannot be walked. Never the
+    invitee's email.
     """
-    if not raw.isdigit() or len(raw) > 18:
-        return None
-    clerk_invitation_id = clerk_invitation_id_from_ticket(ticket.strip())
-    if not clerk_invitation_id:
-        return None
-    row = InternalInvitation.objects.filter(pk=int(raw), clerk_invitation_id=clerk_invitation_id).first()
-    if row is None:
+    if row is None or not raw.isdigit() or len(raw) > 18 or row.pk != int(raw):
         return None
     return {"role": Role(row.role).label, "inviter": row.inviter_name or row.inviter_email}
 

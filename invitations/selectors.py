@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.clerk_tickets import clerk_invitation_id_from_ticket
+from accounts.clerk_tickets import clerk_invitation_id_from_ticket, resent_from
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.permissions import has_permission
 from accounts.roles import ROLE_PERMISSIONS, Permission
@@ -103,11 +103,15 @@ def invitation_get(*, workspace: Workspace, invitation_id: int) -> WorkspaceInvi
 
 
 # --------------------------------------------------------------------------- the accept page
+RESENT_ACTION = "workspace_invitation.resent"  # the audit action of invitations.services.invitation_resend
+
+
 @dataclass(frozen=True)
 class InvitationPreview:
     """What the accept page shows before the invitee acts: never used to authorize anything."""
 
     invitation_id: int
+    workspace_id: int
     workspace_name: str
     inviter_name: str
     inviter_email: str
@@ -115,26 +119,51 @@ class InvitationPreview:
     role: str
     status: str  # effective status: "pending"/"queued", "accepted", "revoked", "expired", "failed"
     expires_at: datetime
+    superseded: bool = False  # the ticket is of a link a resend replaced; the row is the invitation it belonged to
+
+    @property
+    def accept_state(self) -> str:
+        """The accept page's first screen: ``ready`` (let Clerk decide), or why this link cannot be used.
+
+        A superseded link whose invitation was accepted, revoked or expired since says that instead: what happened
+        to the invitation matters more than which of its links this is.
+        """
+        if self.status in ("accepted", "revoked", "expired"):
+            return self.status
+        return "superseded" if self.superseded else "ready"
+
+
+def workspace_if_member(*, user: object, workspace_id: int) -> Workspace | None:
+    """The workspace when ``user`` is an active user and a member of it (what an accepted link may offer), else None."""
+    if not isinstance(user, User) or not user.is_active:
+        return None
+    membership = WorkspaceMembership.objects.filter(user=user, workspace_id=workspace_id).select_related("workspace")
+    found = membership.first()
+    return found.workspace if found is not None else None
 
 
 def invitation_preview_for_ticket(*, ticket: str) -> InvitationPreview | None:
-    """Workspace name, inviter and state of the invitation a ticket belongs to; ``None`` when we do not know it.
+    """Workspace, inviter and state of the invitation a ticket belongs to; ``None`` when we do not know it.
 
-    A resent invitation gets a new Clerk id, so an old link's ticket finds nothing here (Clerk refuses it too).
+    A resent invitation gets a new Clerk id, so an old link's ticket names no row; the resend's audit event still
+    leads to the invitation, and the preview says the link was ``superseded``.
     """
     clerk_invitation_id = clerk_invitation_id_from_ticket(ticket)
     if not clerk_invitation_id:
         return None
-    invitation = (
-        WorkspaceInvitation.objects.filter(clerk_invitation_id=clerk_invitation_id)
-        .select_related("workspace", "inviter")
-        .first()
-    )
+    rows = WorkspaceInvitation.objects.select_related("workspace", "inviter")
+    invitation = rows.filter(clerk_invitation_id=clerk_invitation_id).first()
+    superseded = False
+    if invitation is None:
+        resent = resent_from(clerk_invitation_id, action=RESENT_ACTION)
+        invitation = rows.filter(pk=int(resent)).first() if resent.isdigit() else None
+        superseded = invitation is not None
     if invitation is None:
         return None
     inviter = invitation.inviter
     return InvitationPreview(
         invitation_id=invitation.pk,
+        workspace_id=invitation.workspace_id,
         workspace_name=invitation.workspace.name,
         inviter_name=(inviter.full_name if inviter is not None else "") or invitation.inviter_name,
         inviter_email=(inviter.email if inviter is not None else "") or invitation.inviter_email,
@@ -142,4 +171,5 @@ def invitation_preview_for_ticket(*, ticket: str) -> InvitationPreview | None:
         role=invitation.role,
         status=invitation.effective_status,
         expires_at=invitation.expires_at,
+        superseded=superseded,
     )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -285,21 +286,26 @@ def accept_invite(request: HttpRequest) -> HttpResponse:
 
     The ticket flow itself runs in the browser (static/invitations/accept.js) against Clerk; this view only picks
     the first screen. The workspace and inviter come from our record of the invitation, found through the ticket's
-    unverified ``sid`` claim: for display only, Clerk verifies the ticket when the browser uses it.
+    unverified ``sid`` claim: for display only, Clerk verifies the ticket when the browser uses it. A link that can no
+    longer be used (accepted, revoked, superseded by a resend, expired) gets its explanation and a way on at once,
+    and names nobody; someone signed in who is already a member is offered the workspace.
     """
     ticket = request.GET.get("__clerk_ticket", "").strip()
     clerk_status = request.GET.get("__clerk_status", "").strip()
     preview = selectors.invitation_preview_for_ticket(ticket=ticket) if ticket else None
-    if not ticket:
-        state = "missing"
-    elif preview is not None and preview.status in ("revoked", "expired", "accepted"):
-        state = {"revoked": "revoked", "expired": "expired", "accepted": "used"}[preview.status]
-    else:
-        state = "ready"
+    state = "missing" if not ticket else (preview.accept_state if preview is not None else "ready")
+    user = getattr(request, "user", None)
+    member_of = None
+    if state == "accepted" and preview is not None:
+        member_of = selectors.workspace_if_member(user=user, workspace_id=preview.workspace_id)
     context = {
         "state": state,
         "clerk_status": clerk_status if clerk_status in ACCEPT_STATUSES else "sign_up",
-        "preview": preview,
+        # Who invited whom, to what, only while the link can still be used (issue 13's disclosure rule).
+        "preview": preview if state == "ready" else None,
+        "member_of": member_of,
+        "expiry_days": settings.INVITATION_EXPIRY_DAYS,
+        "workspace_url": f"{reverse('invitations:settings')}?workspace={member_of.pk}" if member_of else "",
         "next_url": reverse("dashboard"),
         "joined_url": reverse("invitations:accept-joined"),
         "sign_in_url": reverse("sign-in"),

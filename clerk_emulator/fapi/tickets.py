@@ -19,9 +19,20 @@ TICKET_PROBLEMS = {
     "ticket_expired_code": ("This invitation has expired", "Ask the person who invited you to send a new one."),
     "ticket_invalid_code": (
         "This invitation link can't be used",
-        "It is not valid, it was withdrawn, or the invitation was already accepted. If you already joined, sign in "
-        "instead.",
+        "It is not a valid invitation link of this instance. Open the link from the invitation email again, in full.",
     ),
+    "organization_invitation_revoked_code": (
+        "This invitation was revoked",
+        "It was withdrawn, or replaced by a newer one. Use the most recent invitation email, or ask the person who "
+        "invited you.",
+    ),
+    "revoked_invitation": (
+        "This invitation was revoked",
+        "It was withdrawn, or replaced by a newer one. Use the most recent invitation email, or ask the person who "
+        "invited you.",
+    ),
+    "organization_invitation_already_accepted": ("This invitation was already accepted", "Sign in instead."),
+    "invitation_already_accepted": ("This invitation was already accepted", "Sign in instead."),
 }
 
 

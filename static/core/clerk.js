@@ -5,7 +5,7 @@
  *   AppClerk.signOut(clerk)     → ends the Clerk session and stays on this page (ClerkJS would otherwise navigate
  *                                 to afterSignOutUrl); resolves when done
  *   AppClerk.errorCode(err)     → Clerk's error code (err.errors[0].code), or ""
- *   AppClerk.ticketProblem(err) → "expired" | "revoked" | "used" for Clerk's ticket errors, else ""
+ *   AppClerk.ticketProblem(err) → "expired" | "revoked" | "accepted" | "invalid" for Clerk's ticket errors, else ""
  *   AppClerk.message(err)       → a sentence for a person (Clerk's longMessage / message, or ours)
  *   AppClerk.fieldErrors(err, names) → {name: message} from Clerk's field errors (meta.paramName = our input name)
  *   AppClerk.busy(button, on)   → disables a button and shows its data-busy-label while on
@@ -19,14 +19,17 @@
 
   var UNREACHABLE = "The sign-in service could not be reached. Check your connection and reload the page.";
 
-  // Clerk's ticket errors (sign-in or sign-up with strategy "ticket") → the panel that explains them.
-  // ticket_expired_code / ticket_invalid_code are Clerk's documented Frontend API codes; a revoked invitation's
-  // ticket is refused as invalid by Clerk, so the page says "can't be used" unless the server knew it was revoked.
+  // Clerk's ticket errors (sign-in or sign-up with strategy "ticket") → the accept page panel that explains them.
+  // The codes are Clerk's Frontend API error index (docs/clerk-emulator.md, "Ticket errors"): organization
+  // invitations (workspaces) and application invitations (staff) have their own codes for revoked and accepted.
+  // Clerk cannot tell a link replaced by a resend from a revoked one; the server can, and says so before ClerkJS runs.
   var TICKET_PROBLEMS = {
     ticket_expired_code: "expired",
-    ticket_invalid_code: "used",
+    ticket_invalid_code: "invalid",
+    organization_invitation_revoked_code: "revoked",
     revoked_invitation: "revoked",
-    invitation_revoked: "revoked",
+    organization_invitation_already_accepted: "accepted",
+    invitation_already_accepted: "accepted",
   };
 
   var loading = null;

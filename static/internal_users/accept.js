@@ -5,7 +5,7 @@
  *   → "missing_requirements" for the phone (an instance that verifies phones at sign-up): the SMS code step in
  *     place (static/accounts/sign_up_phone.js), then the same.
  * The instance docs/deployment.md describes collects the phone at sign-up without verifying it: the ticket proves
- * the email, and staff need no SMS code. Clerk's ticket errors become explanations (expired, revoked, used); its
+ * the email, and staff need no SMS code. Clerk's ticket errors become explanations (expired, revoked, already accepted, invalid); its
  * field errors show next to the field (error.meta.paramName). The ticket is read from this page's URL and sent to
  * Clerk only.
  */
@@ -32,9 +32,15 @@
     if (target) target.focus();
   }
 
+  // A link Clerk refuses names nobody: the greeting goes with the form.
+  function showProblem(problem) {
+    document.querySelectorAll("[data-invite-context]").forEach(function (el) { el.hidden = true; });
+    panel(problem);
+  }
+
   function showError(err) {
     var problem = AC.ticketProblem(err);
-    if (problem) return panel(problem);
+    if (problem) return showProblem(problem);
     root.querySelector("[data-error-text]").textContent = AC.message(err);
     panel("error");
   }
@@ -106,7 +112,7 @@
             AC.busy(button, false);
             var first = AC.firstError(err);
             var field = first && first.meta && first.meta.paramName;
-            if (AC.ticketProblem(err) && FIELDS.indexOf(field) < 0) return panel(AC.ticketProblem(err));
+            if (AC.ticketProblem(err) && FIELDS.indexOf(field) < 0) return showProblem(AC.ticketProblem(err));
             if (first && first.code === "form_identifier_exists" && field === "email_address") return panel("has-account");
             if (!showFieldErrors(AC.fieldErrors(err, FIELDS))) setFormError(AC.message(err));
             return null;

@@ -13,7 +13,7 @@
  *
  * Someone signed in as ANOTHER account is offered "Sign out and continue" (signed out, staying here) instead of a ticket
  * that silently does nothing (clerk/javascript#8044). Someone signed in as the invited account is signed out
- * quietly and joins with the ticket. Clerk's ticket errors become clear messages (expired, revoked, already used),
+ * quietly and joins with the ticket. Clerk's ticket errors become clear messages (expired, revoked, already accepted, invalid),
  * and its field errors show beside the fields (error.meta.paramName).
  *
  * The ticket is read from this page's URL and sent to Clerk only: never stored, logged or put in the page.
@@ -56,10 +56,16 @@
     return String((address && (address.emailAddress || address)) || "").toLowerCase();
   }
 
+  // A link Clerk refuses names nobody: the greeting and the "ask …" note go with the form.
+  function showProblem(problem) {
+    document.querySelectorAll("[data-invite-context]").forEach(function (el) { el.hidden = true; });
+    panel(problem);
+  }
+
   function showError(err) {
     var problem = AC.ticketProblem(err);
     if (problem) {
-      panel(problem);
+      showProblem(problem);
       return;
     }
     root.querySelector("[data-error-text]").textContent = AC.message(err);
@@ -233,7 +239,7 @@
           AC.busy(button, false);
           var first = AC.firstError(err);
           if (AC.ticketProblem(err) && !(first.meta && FORM_FIELDS.indexOf(first.meta.paramName) >= 0)) {
-            panel(AC.ticketProblem(err));
+            showProblem(AC.ticketProblem(err));
             return;
           }
           if (!showFieldErrors(AC.fieldErrors(err, FORM_FIELDS))) setFormError(AC.message(err));

@@ -303,11 +303,35 @@ def test_ticket_accept_without_redirect_url_explains(browser: Browser, sdk: Cler
 
 
 @pytest.mark.parametrize(
+    ("problem", "title", "code"),
+    [
+        ("revoked", "This invitation was revoked", "organization_invitation_revoked_code"),
+        ("used", "This invitation was already accepted", "organization_invitation_already_accepted"),
+    ],
+)
+def test_an_unusable_ticket_without_redirect_url_gets_a_page_named_for_its_code(
+    browser: Browser, sdk: Clerk, problem: str, title: str, code: str
+) -> None:
+    org_id = make_org(sdk, make_user(sdk))
+    invitation_id, ticket = org_invitation(sdk, org_id, "new@example.com")
+    if problem == "revoked":
+        sdk.organization_invitations.revoke(organization_id=org_id, invitation_id=invitation_id)
+    else:
+        browser.ok("POST", "/v1/client/sign_ups", json={"strategy": "ticket", "ticket": ticket, "password": PASSWORD})
+    page = browser.call("GET", "/v1/tickets/accept", params={"ticket": ticket})
+    assert page.status_code == 400
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert title in page.text
+    assert code in page.text
+    assert "new@example.com" not in page.text
+
+
+@pytest.mark.parametrize(
     ("problem", "code"),
     [
         ("expired", "ticket_expired_code"),
-        ("revoked", "ticket_invalid_code"),  # Clerk does not single out revoked invitations
-        ("used", "ticket_invalid_code"),
+        ("revoked", "organization_invitation_revoked_code"),
+        ("used", "organization_invitation_already_accepted"),
         ("garbage", "ticket_invalid_code"),
     ],
 )
@@ -441,7 +465,7 @@ def test_organization_ticket_sign_in_for_an_existing_user(
     assert claims["o"]["rol"] == "member"
     again = browser.call("POST", "/v1/client/sign_ins", json={"strategy": "ticket", "ticket": ticket})
     assert again.status_code == 400
-    assert error_code(again) == "ticket_invalid_code"
+    assert error_code(again) == "organization_invitation_already_accepted"
 
 
 def test_sign_up_needs_a_ticket_bound_to_its_email(browser: Browser, sdk: Clerk) -> None:

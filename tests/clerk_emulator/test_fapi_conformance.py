@@ -293,7 +293,7 @@ def scenario_ticket_sign_in_and_ticket_errors(call: Recorder, sdk: Clerk, em: Em
         "/v1/client/sign_ins",
         json={"strategy": "ticket", "ticket": ticket},
         status=400,
-        code="ticket_invalid_code",
+        code="organization_invitation_already_accepted",
     )
     call(
         "POST",
@@ -309,7 +309,16 @@ def scenario_ticket_sign_in_and_ticket_errors(call: Recorder, sdk: Clerk, em: Em
     for_expired = {"strategy": "ticket", "ticket": expiring, "password": PASSWORD}
     call("POST", "/v1/client/sign_ups", json=for_expired, status=400, code="ticket_expired_code")
     for_revoked = {"strategy": "ticket", "ticket": ticket_of(revoked.url), "password": PASSWORD}
-    call("POST", "/v1/client/sign_ups", json=for_revoked, status=400, code="ticket_invalid_code")
+    call("POST", "/v1/client/sign_ups", json=for_revoked, status=400, code="revoked_invitation")
+    org_revoked_id, org_revoked = org_invitation(sdk, org_id, "erin@example.com")
+    sdk.organization_invitations.revoke(organization_id=org_id, invitation_id=org_revoked_id)
+    for_org_revoked = {"strategy": "ticket", "ticket": org_revoked, "password": PASSWORD}
+    call("POST", "/v1/client/sign_ups", json=for_org_revoked, status=400, code="organization_invitation_revoked_code")
+    staff = sdk.invitations.create(request={"email_address": "fay@example.com", "notify": False})
+    staff_ticket = ticket_of(staff.url)
+    call("POST", "/v1/client/sign_ups", json={"strategy": "ticket", "ticket": staff_ticket, "password": PASSWORD})
+    again = {"strategy": "ticket", "ticket": staff_ticket}
+    call("POST", "/v1/client/sign_ins", json=again, status=400, code="invitation_already_accepted")
 
 
 def scenario_ticket_sign_up_with_phone_verification(call: Recorder, sdk: Clerk, em: Emulator) -> None:
