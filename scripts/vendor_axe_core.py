@@ -2,7 +2,8 @@
 
 Copies ``axe.min.js`` with its licences (``LICENSE``, ``LICENSE-3RD-PARTY.txt``) and writes ``manifest.json``
 (version, the tarball's sha512 integrity, each file's sha256), as ``vendor_clerk_js.py`` does for ClerkJS. The
-browser tests inject it into each page they check (``tests/browser.py``'s ``axe_check``); nothing is downloaded at run time.
+browser tests inject it into each page they check (``tests/browser.py``'s ``axe_violations``); nothing is
+downloaded at run time.
 
     python scripts/vendor_axe_core.py [--version 4.14.1]
 """

@@ -67,7 +67,7 @@ def test_admin_changes_a_members_role_and_removes_another(
         # Make Bob an admin: the product's dialog asks; Cancel first changes nothing.
         bob = members.locator("li.member-row", has_text="Bob Stone")
         bob.get_by_role("button", name="Make Bob Stone an admin").click()
-        dialog = page.locator("#member-confirm")
+        dialog = page.locator(".confirm-dialog")  # static/core/confirm.js, as for every confirmation
         expect(dialog).to_be_visible()
         expect(dialog.locator("h2")).to_have_text("Make Bob Stone an admin?")
         shot(page, "settings-members-confirm")
