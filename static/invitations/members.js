@@ -17,7 +17,10 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function () {
+  document.addEventListener("htmx:afterSwap", function (event) {
+    // Only after the members card itself was swapped: other swaps (a timeline in the history) keep their focus.
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "members") return;
     var card = document.getElementById("members");
     var changed = card && card.querySelector("[data-focus-after-swap]");
     if (changed) changed.focus({ preventScroll: true });
