@@ -7,7 +7,7 @@ TEST_WORKERS ?= $(shell python3 -c 'import os; print(max(1, min(4, len(os.sched_
 # worker finishing alone.
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: help install test test-fast lint run chromium vendor-clerk-js
+.PHONY: help install test test-fast lint run chromium vendor-clerk-js vendor-axe
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -36,3 +36,6 @@ chromium:  ## Install Debian's Chromium for browser tests if it is missing
 
 vendor-clerk-js:  ## Refresh the vendored ClerkJS browser build from npm (VERSION=6.40.0 by default)
 	python3 scripts/vendor_clerk_js.py $(if $(VERSION),--version $(VERSION))
+
+vendor-axe:  ## Refresh the vendored axe-core (browser tests' accessibility checks) from npm (VERSION=4.14.1 by default)
+	python3 scripts/vendor_axe_core.py $(if $(VERSION),--version $(VERSION))

@@ -197,13 +197,20 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return _done(request, f"Invitation to {row.email} sent again. The new link works for 7 days.")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
+@never_cache
 @manage_staff
 @_limited(ACTION_GROUP, ACTION_RATE_SETTING)
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    """GET (or a POST without ``confirm``, from a page without JavaScript) asks first; static/core/confirm.js asked
+    in the browser and adds ``confirm=yes``, as htmx's boosted forms are taken as asked."""
     actor = signed_in_user(request)
+    invitation = _invitation(invitation_id)
+    if request.method == "GET" or not (request.POST.get("confirm") == "yes" or request.headers.get("HX-Request")):
+        context = {"invitation": invitation, "action": "revoke", "back": _safe_back(request)}
+        return render(request, "internal_users/confirm.html", context)
     try:
-        row = services.internal_invitation_revoke(invitation=_invitation(invitation_id), actor=actor, request=request)
+        row = services.internal_invitation_revoke(invitation=invitation, actor=actor, request=request)
     except ApplicationError as exc:
         return _failed(request, exc, action="revoke the invitation")
     return _done(request, f"Invitation to {row.email} revoked. Its link no longer works.")

@@ -40,3 +40,22 @@ def allow_app_origin(emulator: Any, origin: str) -> None:
     """Let ClerkJS on ``origin`` (the live server) call the emulator's Frontend API with credentialed CORS."""
     if origin not in emulator.allowed_origins:
         emulator.allowed_origins.append(origin)
+
+
+AXE_DIR = Path(__file__).resolve().parent.parent / "clerk_emulator" / "vendor" / "axe-core"
+AXE_BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Any, label: str) -> list[str]:
+    """Run the vendored axe-core (``make vendor-axe``) on ``page`` as it is now; one line per serious or critical
+    violation, naming the page (``label``), the rule and the offending elements."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=(AXE_DIR / "axe.min.js").read_text(encoding="utf-8"))
+    results = page.evaluate("() => window.axe.run(document, { resultTypes: ['violations'] })")
+    found = []
+    for violation in results["violations"]:
+        if violation["impact"] not in AXE_BLOCKING:
+            continue
+        targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
+        found.append(f"{label}: {violation['impact']} {violation['id']} ({violation['help']}) at {targets}")
+    return found

@@ -1,9 +1,10 @@
 /*
- * The product's own confirmation dialog, instead of the browser's confirm(): any form with data-confirm="question"
- * asks first in a <dialog> (focus inside, Esc or Cancel keeps everything as it was, focus back on the button), and
- * only then submits, by htmx or as a plain POST alike. Optional: data-confirm-title, data-confirm-label (the
- * confirming button's text). Without JavaScript the form simply submits; pages that must ask anyway do it server-side
- * (the workspace revoke's confirmation page).
+ * The product's one confirmation dialog, instead of the browser's confirm(): any form with data-confirm="question"
+ * asks first in a <dialog> (focus on Cancel, Esc or Cancel keeps everything as it was, focus back on the button),
+ * and only then submits, by htmx or as a plain POST alike, with confirm=yes added so a view that asks on a page of
+ * its own without JavaScript (the workspace revoke, member actions, the staff revoke) goes straight ahead.
+ * Optional: data-confirm-title, data-confirm-label (the confirming button's text), data-confirm-tone ("danger", the
+ * default, or "primary" for a change that takes nothing away). Without JavaScript the form simply submits.
  */
 (function () {
   "use strict";
@@ -21,8 +22,8 @@
       '<h2 id="confirm-dialog-title"></h2>' +
       '<p id="confirm-dialog-text"></p>' +
       '<div class="confirm-dialog-actions">' +
-      '<button type="submit" value="cancel" class="button">Cancel</button>' +
-      '<button type="submit" value="ok" class="button button-danger" data-confirm-ok></button>' +
+      '<button type="submit" value="cancel" class="button" data-confirm-cancel>Cancel</button>' +
+      '<button type="submit" value="ok" class="button" data-confirm-ok></button>' +
       "</div></form>";
     document.body.appendChild(dialog);
     dialog.addEventListener("close", function () {
@@ -30,10 +31,18 @@
       pending = null;
       if (!job) return;
       if (dialog.returnValue === "ok") {
-        job.form.setAttribute("data-confirmed", "1");
-        if (job.submitter && typeof job.form.requestSubmit === "function") job.form.requestSubmit(job.submitter);
-        else if (typeof job.form.requestSubmit === "function") job.form.requestSubmit();
-        else job.form.submit();
+        var form = job.form;
+        form.setAttribute("data-confirmed", "1");
+        if (!form.querySelector('input[name="confirm"]')) {
+          var marker = document.createElement("input");
+          marker.type = "hidden";
+          marker.name = "confirm";
+          marker.value = "yes";
+          form.appendChild(marker);
+        }
+        if (job.submitter && typeof form.requestSubmit === "function") form.requestSubmit(job.submitter);
+        else if (typeof form.requestSubmit === "function") form.requestSubmit();
+        else form.submit();
       } else if (job.submitter && document.body.contains(job.submitter)) {
         job.submitter.focus();
       }
@@ -42,13 +51,16 @@
 
   function ask(form, submitter) {
     if (!dialog) build();
+    var ok = dialog.querySelector("[data-confirm-ok]");
+    var primary = form.getAttribute("data-confirm-tone") === "primary";
     dialog.querySelector("#confirm-dialog-title").textContent = form.getAttribute("data-confirm-title") || "Are you sure?";
     dialog.querySelector("#confirm-dialog-text").textContent = form.getAttribute("data-confirm");
-    dialog.querySelector("[data-confirm-ok]").textContent = form.getAttribute("data-confirm-label") || "Confirm";
+    ok.textContent = form.getAttribute("data-confirm-label") || "Confirm";
+    ok.className = primary ? "button button-primary" : "button button-danger-solid";
     pending = { form: form, submitter: submitter };
     dialog.returnValue = "";
     dialog.showModal();
-    dialog.querySelector("[data-confirm-ok]").focus();
+    dialog.querySelector("[data-confirm-cancel]").focus();
   }
 
   // Capture phase: before htmx's own submit handler on the form.

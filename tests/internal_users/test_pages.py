@@ -158,12 +158,24 @@ def test_resend_and_revoke_forms(browser: Callable[..., tuple[Client, User]]) ->
     assert csrf_post(client, f"/internal/users/invitations/{row.pk}/resend/").status_code == 302
     row.refresh_from_db()
     assert row.send_count == 2
-    assert csrf_post(client, f"/internal/users/invitations/{row.pk}/revoke/").status_code == 302
+    # Without JavaScript the form posts without ``confirm``: our confirmation page asks first, nothing is revoked.
+    revoke_url = f"/internal/users/invitations/{row.pk}/revoke/"
+    asked = csrf_post(client, revoke_url, {"back": USERS + "?status=pending"})
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Revoke the invitation to pia@example.com?" in html
+    assert 'name="confirm" value="yes"' in html
+    assert 'href="/internal/users/?status=pending">Keep it</a>' in html
+    assert "Revoke the invitation to pia@example.com?" in client.get(revoke_url).content.decode()
+    row.refresh_from_db()
+    assert row.status == InternalInvitationStatus.PENDING
+    assert csrf_post(client, revoke_url, {"confirm": "yes"}).status_code == 302
     row.refresh_from_db()
     assert row.status == InternalInvitationStatus.REVOKED
+    assert "Nothing to revoke" in client.get(revoke_url).content.decode()
     page = client.get(USERS).content.decode()
     assert "Invitation to pia@example.com revoked." in page
-    assert csrf_post(client, "/internal/users/invitations/999999/revoke/").status_code == 404
+    assert csrf_post(client, "/internal/users/invitations/999999/revoke/", {"confirm": "yes"}).status_code == 404
 
 
 def test_deactivate_needs_a_confirmation_then_bans_and_reactivate_unbans(
@@ -361,7 +373,7 @@ def test_htmx_actions_redirect_back_to_the_list_with_its_filters(browser: Callab
     assert (response.status_code, response["Location"]) == (302, back)
     offsite = client.post(
         f"/internal/users/invitations/{row.pk}/revoke/",
-        {"back": "//evil.example/internal/users/", "csrfmiddlewaretoken": token},
+        {"back": "//evil.example/internal/users/", "confirm": "yes", "csrfmiddlewaretoken": token},
     )
     assert offsite["Location"] == USERS
 

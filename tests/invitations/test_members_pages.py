@@ -52,17 +52,17 @@ def test_an_admin_sees_row_actions_with_their_own_dialog_and_a_member_only_leave
     admin: SignedInClient, member: SignedInClient, workspace: Workspace
 ) -> None:
     page = admin.get(f"/settings/?workspace={workspace.pk}").content.decode()
-    assert 'aria-label="Make Max Muster an admin"' in page
+    assert 'aria-label="Make admin: Max Muster"' in page
     assert 'aria-label="Remove Max Muster from the workspace"' in page
     assert 'data-confirm-title="Remove Max Muster?"' in page
-    assert 'id="member-confirm"' in page
+    assert 'data-confirm="Max Muster loses access to Acme at once.' in page  # static/core/confirm.js asks
     assert "members.js" in page
     assert "hx-confirm" not in page.split('id="members"')[1].split("</section>")[0]  # not the browser's confirm()
     # Ada is the only admin: her own demotion and leaving are disabled, with the reason.
     assert "You are the only admin: make someone else an admin first" in page
 
     own = member.get(f"/settings/?workspace={workspace.pk}").content.decode()
-    assert "Make Max Muster an admin" not in own
+    assert "Make admin: Max Muster" not in own
     assert "Remove Ada Admin" not in own
     assert 'data-confirm-title="Leave Acme?"' in own
     assert "members.js" in own
@@ -98,7 +98,7 @@ def test_htmx_swaps_the_members_card_in_place(
     assert "data-focus-after-swap" in row
     assert "badge-ws-admin" in row
     assert "now an admin of Acme." in row
-    assert 'aria-label="Make Max Muster a member"' in row
+    assert 'aria-label="Make member: Max Muster"' in row
     # Ada is no longer the only admin: her own actions are enabled in the same answer.
     assert "You are the only admin" not in card
 

@@ -264,8 +264,14 @@ ROWS: list[Row] = [
     ),
     Row(
         "internal/users/invitations/<int:invitation_id>/revoke/",
+        "GET",
+        lambda c, i: c.get(f"/internal/users/invitations/{i.staff_invitation}/revoke/"),
+        STAFF_PAGE,
+    ),
+    Row(
+        "internal/users/invitations/<int:invitation_id>/revoke/",
         "POST",
-        lambda c, i: c.post(f"/internal/users/invitations/{i.staff_invitation}/revoke/"),
+        lambda c, i: c.post(f"/internal/users/invitations/{i.staff_invitation}/revoke/", {"confirm": "yes"}),
         STAFF_PAGE,
     ),
     Row(
