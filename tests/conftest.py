@@ -42,7 +42,7 @@ from accounts.services import membership_upsert_from_clerk, user_upsert_from_cle
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 
-pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit"]
+pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit", "tests.api_fuzz.summary"]
 
 # Markers that make a test ``slow`` (left out of ``make test-fast``).
 SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races")
