@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts import authentication, clerk
@@ -81,22 +82,39 @@ TEST_ORIGIN = "http://testserver"
 TEST_TOKEN_LIFETIME_S = 3600
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clerk_settings(clerk_emulator_server: EmulatorServer) -> Iterator[None]:
+    """The gateway's settings point at this session's emulator for the whole session, not test by test.
+
+    Changing a ``CLERK_*`` setting makes the gateway build a new SDK client, and each build loads the CA bundle twice
+    (one sync, one async httpx client): about 0.1 s a test. Set once here, the client is built once per worker; a
+    test that changes one of them still gets a fresh client, then this one back (accounts/clerk.py's
+    ``setting_changed`` receiver resets it both times).
+    """
+    em = clerk_emulator_server.emulator
+    override = override_settings(
+        CLERK_API_URL=clerk_emulator_server.api_url,
+        CLERK_SECRET_KEY=em.secret_key,
+        CLERK_PUBLISHABLE_KEY=em.publishable_key,
+        CLERK_JWT_KEY=em.keys.public_pem,
+        CLERK_AUTHORIZED_PARTIES=[TEST_ORIGIN],
+    )
+    override.enable()
+    try:
+        yield
+    finally:
+        override.disable()
+
+
 @pytest.fixture(autouse=True)
-def clerk_gateway(settings: Any, clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Emulator]:
+def clerk_gateway(_clerk_settings: None, clerk_emulator: Emulator) -> Iterator[Emulator]:
     """Point the gateway and session verification at the in-thread emulator (reset for this test).
 
     Session tokens are verified with the emulator's PEM key (``CLERK_JWT_KEY``), networkless; set
     ``settings.CLERK_JWT_KEY = ""`` in a test to verify through the JWKS fetched from the emulator instead.
     """
-    settings.CLERK_API_URL = clerk_emulator_server.api_url
-    settings.CLERK_SECRET_KEY = clerk_emulator.secret_key
-    settings.CLERK_PUBLISHABLE_KEY = clerk_emulator.publishable_key
-    settings.CLERK_JWT_KEY = clerk_emulator.keys.public_pem
-    settings.CLERK_AUTHORIZED_PARTIES = [TEST_ORIGIN]
-    clerk.reset_client()
     authentication.reset_caches()
     yield clerk_emulator
-    clerk.reset_client()
     authentication.reset_caches()
 
 
