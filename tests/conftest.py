@@ -19,7 +19,11 @@ Users, sessions and tokens are made through the Backend API exactly as a script 
 Kinds of test (markers registered in pyproject.toml, given here from where a test lives and what it uses, so a new
 test of a slow kind is marked without anyone remembering to): ``browser`` (Chromium), ``fuzz`` (tests/api_fuzz),
 ``bench`` (tests/test_bench_smoke.py), ``live_server`` (uses pytest-django's live server), ``races`` (two
-requests meeting, tests/races.py); all of them are ``slow``. ``make test-fast`` runs ``-m "not slow"``.
+requests meeting, tests/races.py), ``matrix`` (the Clerk fault matrix and the authorization matrix: every operation
+times every fault or role), ``subprocess`` (starts a Python process of ours: calls ``subprocess`` itself, or is
+marked so when a helper or fixture does), ``property_db`` (a hypothesis test on the database: rows for every
+example); all of them are ``slow``.
+``make test-fast`` runs ``-m "not slow"``.
 """
 
 from __future__ import annotations
@@ -46,8 +50,9 @@ from clerk_emulator.state import Emulator
 pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit", "tests.api_fuzz.summary"]
 
 # Markers that make a test ``slow`` (left out of ``make test-fast``).
-SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races")
+SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races", "matrix", "subprocess", "property_db")
 TESTS_DIR = Path(__file__).resolve().parent
+MATRICES = (TESTS_DIR / "reliability" / "test_clerk_faults.py", TESTS_DIR / "security" / "test_authz_matrix.py")
 
 
 def _kinds(item: pytest.Item) -> set[str]:
@@ -59,12 +64,20 @@ def _kinds(item: pytest.Item) -> set[str]:
         kinds.add("fuzz")
     if path == TESTS_DIR / "test_bench_smoke.py":
         kinds.add("bench")
+    if path in MATRICES:
+        kinds.add("matrix")
     fixtures = set(getattr(item, "fixturenames", ()))
     if "live_server" in fixtures:
         kinds.add("live_server")
     function = getattr(item, "function", None)
-    if function is not None and "meanwhile" in function.__code__.co_names:  # tests/races.py's context manager
-        kinds.add("races")
+    if function is not None:
+        names = function.__code__.co_names
+        if "meanwhile" in names:  # tests/races.py's context manager
+            kinds.add("races")
+        if "subprocess" in names:
+            kinds.add("subprocess")
+        if getattr(function, "is_hypothesis_test", False) and item.get_closest_marker("django_db"):
+            kinds.add("property_db")
     return kinds
 
 
