@@ -20,7 +20,7 @@ test: install  ## Run the whole suite in parallel, reporting line and branch cov
 	$(UV) run pytest $(PYTEST_PARALLEL) --cov --cov-report=term
 	$(UV) run python scripts/coverage_totals.py
 
-test-fast: install  ## The suite without the slow kinds (browser, fuzz, bench, live server, races), in parallel, no coverage
+test-fast: install  ## The suite without the slow kinds (browser, fuzz, bench, live server, races, matrices, subprocesses), no coverage
 	$(UV) run pytest $(PYTEST_PARALLEL) -q -m "not slow"
 
 lint: install  ## ruff (lint + format check) and mypy

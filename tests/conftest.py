@@ -19,7 +19,11 @@ Users, sessions and tokens are made through the Backend API exactly as a script 
 Kinds of test (markers registered in pyproject.toml, given here from where a test lives and what it uses, so a new
 test of a slow kind is marked without anyone remembering to): ``browser`` (Chromium), ``fuzz`` (tests/api_fuzz),
 ``bench`` (tests/test_bench_smoke.py), ``live_server`` (uses pytest-django's live server), ``races`` (two
-requests meeting, tests/races.py); all of them are ``slow``. ``make test-fast`` runs ``-m "not slow"``.
+requests meeting, tests/races.py), ``matrix`` (the Clerk fault matrix and the authorization matrix: every operation
+times every fault or role), ``subprocess`` (starts a Python process of ours: calls ``subprocess`` itself, or is
+marked so when a helper or fixture does), ``property_db`` (a hypothesis test on the database: rows for every
+example); all of them are ``slow``.
+``make test-fast`` runs ``-m "not slow"``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts import authentication, clerk
@@ -42,11 +47,12 @@ from accounts.services import membership_upsert_from_clerk, user_upsert_from_cle
 from clerk_emulator.server import EmulatorServer
 from clerk_emulator.state import Emulator
 
-pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit"]
+pytest_plugins = ["clerk_emulator.testing", "tests.reliability.log_audit", "tests.api_fuzz.summary"]
 
 # Markers that make a test ``slow`` (left out of ``make test-fast``).
-SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races")
+SLOW_KINDS = ("browser", "fuzz", "bench", "live_server", "races", "matrix", "subprocess", "property_db")
 TESTS_DIR = Path(__file__).resolve().parent
+MATRICES = (TESTS_DIR / "reliability" / "test_clerk_faults.py", TESTS_DIR / "security" / "test_authz_matrix.py")
 
 
 def _kinds(item: pytest.Item) -> set[str]:
@@ -58,12 +64,20 @@ def _kinds(item: pytest.Item) -> set[str]:
         kinds.add("fuzz")
     if path == TESTS_DIR / "test_bench_smoke.py":
         kinds.add("bench")
+    if path in MATRICES:
+        kinds.add("matrix")
     fixtures = set(getattr(item, "fixturenames", ()))
     if "live_server" in fixtures:
         kinds.add("live_server")
     function = getattr(item, "function", None)
-    if function is not None and "meanwhile" in function.__code__.co_names:  # tests/races.py's context manager
-        kinds.add("races")
+    if function is not None:
+        names = function.__code__.co_names
+        if "meanwhile" in names:  # tests/races.py's context manager
+            kinds.add("races")
+        if "subprocess" in names:
+            kinds.add("subprocess")
+        if getattr(function, "is_hypothesis_test", False) and item.get_closest_marker("django_db"):
+            kinds.add("property_db")
     return kinds
 
 
@@ -81,22 +95,39 @@ TEST_ORIGIN = "http://testserver"
 TEST_TOKEN_LIFETIME_S = 3600
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clerk_settings(clerk_emulator_server: EmulatorServer) -> Iterator[None]:
+    """The gateway's settings point at this session's emulator for the whole session, not test by test.
+
+    Changing a ``CLERK_*`` setting makes the gateway build a new SDK client, and each build loads the CA bundle twice
+    (one sync, one async httpx client): about 0.1 s a test. Set once here, the client is built once per worker; a
+    test that changes one of them still gets a fresh client, then this one back (accounts/clerk.py's
+    ``setting_changed`` receiver resets it both times).
+    """
+    em = clerk_emulator_server.emulator
+    override = override_settings(
+        CLERK_API_URL=clerk_emulator_server.api_url,
+        CLERK_SECRET_KEY=em.secret_key,
+        CLERK_PUBLISHABLE_KEY=em.publishable_key,
+        CLERK_JWT_KEY=em.keys.public_pem,
+        CLERK_AUTHORIZED_PARTIES=[TEST_ORIGIN],
+    )
+    override.enable()
+    try:
+        yield
+    finally:
+        override.disable()
+
+
 @pytest.fixture(autouse=True)
-def clerk_gateway(settings: Any, clerk_emulator: Emulator, clerk_emulator_server: EmulatorServer) -> Iterator[Emulator]:
+def clerk_gateway(_clerk_settings: None, clerk_emulator: Emulator) -> Iterator[Emulator]:
     """Point the gateway and session verification at the in-thread emulator (reset for this test).
 
     Session tokens are verified with the emulator's PEM key (``CLERK_JWT_KEY``), networkless; set
     ``settings.CLERK_JWT_KEY = ""`` in a test to verify through the JWKS fetched from the emulator instead.
     """
-    settings.CLERK_API_URL = clerk_emulator_server.api_url
-    settings.CLERK_SECRET_KEY = clerk_emulator.secret_key
-    settings.CLERK_PUBLISHABLE_KEY = clerk_emulator.publishable_key
-    settings.CLERK_JWT_KEY = clerk_emulator.keys.public_pem
-    settings.CLERK_AUTHORIZED_PARTIES = [TEST_ORIGIN]
-    clerk.reset_client()
     authentication.reset_caches()
     yield clerk_emulator
-    clerk.reset_client()
     authentication.reset_caches()
 
 

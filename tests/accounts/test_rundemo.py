@@ -13,6 +13,8 @@ import pytest
 
 from accounts.management.commands.rundemo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
+pytestmark = pytest.mark.subprocess  # each test runs manage.py rundemo
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 # Variables the parent test run sets that must not leak into the child (it runs on the embedded defaults).
 _PARENT_ONLY = ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")

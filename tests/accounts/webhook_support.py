@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import ssl
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,13 +82,18 @@ def finish_live_server_requests(live_server: Any, server: EmulatorServer | None 
             thread.join(timeout=timeout)
 
 
+# One TLS context for every driver: httpx would load the CA bundle for each client (one per test), though the
+# emulator is plain HTTP on loopback.
+TLS = ssl.create_default_context()
+
+
 class ClerkDriver:
     """Changes the emulator over its Backend API and hands back the webhook events each change caused."""
 
     def __init__(self, em: Emulator, server: EmulatorServer) -> None:
         self.em = em
         self.http = httpx.Client(
-            base_url=server.api_url, headers={"Authorization": f"Bearer {em.secret_key}"}, timeout=10
+            base_url=server.api_url, headers={"Authorization": f"Bearer {em.secret_key}"}, timeout=10, verify=TLS
         )
         self._seen = len(em.events)
 

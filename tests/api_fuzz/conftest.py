@@ -6,7 +6,8 @@ members and invitations, staff users, staff invitations) whose ids and emails ar
 
 ``run_schemathesis(target)`` loads ``/api/schema/`` from the live server and runs schemathesis' engine on it, as
 ``st run`` does: every phase, every default check, positive and negative data. The totals are printed at the end of
-the pytest run and written to ``FUZZ_SUMMARY_PATH`` (``/tmp/fuzz-summary.txt``). See docs/api-fuzzing.md.
+the pytest run and written to ``FUZZ_SUMMARY_PATH`` (``/tmp/fuzz-summary.txt``), once for the whole run even under
+pytest-xdist (tests/api_fuzz/summary.py). See docs/api-fuzzing.md.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from _pytest.terminal import TerminalReporter
 from django.conf import settings as django_settings
 from schemathesis import engine
 from schemathesis.config import OutputConfig
@@ -35,12 +34,12 @@ from accounts.roles import Role, WorkspaceRole
 from clerk_emulator.state import Emulator
 from internal_users import services as staff_services
 from invitations import services as invitation_services
+from tests.api_fuzz import summary
 from tests.conftest import ClerkSession
 
 # A fixed seed sends the same cases on every run; FUZZ_SEED picks another sequence, FUZZ_MAX_EXAMPLES a deeper run.
 DEFAULT_SEED = 20240611
 DEFAULT_MAX_EXAMPLES = 50
-SUMMARY_PATH = Path(os.environ.get("FUZZ_SUMMARY_PATH", "/tmp/fuzz-summary.txt"))  # noqa: S108
 # How often a generated path id (or a grant-role email) is swapped for a real one; the rest stay random (404s).
 REAL_VALUE_PROBABILITY = 0.7
 # Above every limit the run could reach, so no 429 hides another answer. Every rate setting of the invitation and
@@ -247,14 +246,10 @@ class FuzzRun:
         return lines
 
 
-RUNS: list[FuzzRun] = []
-
-
 def run_schemathesis(target: FuzzTarget) -> FuzzRun:
     """Every schemathesis phase against the live server: examples, coverage, fuzzing, stateful."""
     schema = schemathesis.openapi.from_url(f"{target.url}/api/schema/", config=fuzz_config(target))
     run = FuzzRun()
-    RUNS.append(run)
     started = time.monotonic()
     for event in engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
@@ -271,14 +266,5 @@ def run_schemathesis(target: FuzzTarget) -> FuzzRun:
             if event.failures:
                 run.statistic.record_run_check_failures(event.failures, label="after the run")
     run.seconds = time.monotonic() - started
+    summary.record(run.summary_lines())
     return run
-
-
-def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
-    if not RUNS:
-        return
-    lines = [line for run in RUNS for line in run.summary_lines()]
-    terminalreporter.write_sep("-", "API fuzzing (schemathesis)")
-    for line in lines:
-        terminalreporter.write_line(line)
-    SUMMARY_PATH.write_text("\n".join(lines) + "\n")

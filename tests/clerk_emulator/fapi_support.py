@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json as json_module
+import ssl
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -15,6 +16,10 @@ from tests.clerk_emulator import session_tokens
 ORIGIN = "http://app.example.test:8000"
 PASSWORD = "correct-horse-9"
 
+# One TLS context for every browser: httpx would load the CA bundle for each client (one per test), though the
+# emulator is plain HTTP on loopback.
+TLS = ssl.create_default_context()
+
 
 class Browser:
     """One browser as the Frontend API sees it, speaking like ClerkJS 6.40's ``fapiClient``.
@@ -25,7 +30,7 @@ class Browser:
     """
 
     def __init__(self, base_url: str, origin: str = ORIGIN, *, dev_browser: bool = True) -> None:
-        self.http = httpx.Client(base_url=base_url, headers={"Origin": origin}, timeout=10)
+        self.http = httpx.Client(base_url=base_url, headers={"Origin": origin}, timeout=10, verify=TLS)
         self.dev_browser: str | None = None
         self.wants_dev_browser = dev_browser
 

@@ -90,6 +90,7 @@ def cli(port: int) -> Iterator[Emulator]:
             emulator.process.wait(timeout=10)
 
 
+@pytest.mark.subprocess
 def test_prints_its_keys_and_serves_the_backend_api_with_them(cli: Emulator, port: int) -> None:
     printed = cli.banner()
     base = f"http://127.0.0.1:{port}"
@@ -126,6 +127,7 @@ def test_prints_its_keys_and_serves_the_backend_api_with_them(cli: Emulator, por
     assert "Clerk emulator stopped." in rest
 
 
+@pytest.mark.subprocess
 def test_webhook_flags_deliver_signed_events(port: int) -> None:
     with Receiver() as receiver:
         emulator = Emulator(
