@@ -1,8 +1,9 @@
 """Background tasks of accounts (``django.tasks``; django-tasks-db workers run them in production,
 ``manage.py db_worker``; the immediate backend runs them at once in the demo and most tests).
 
-``drain_webhook_inbox`` is the one task deliveries enqueue with a worker (coalesced: a delivery adds a run only
-when none is waiting, ``core.jobs.enqueue_unless_waiting``; a run facing a backlog adds one helper run).
+``drain_webhook_inbox`` is the one task deliveries enqueue with a worker, coalesced: a delivery adds a run only
+while fewer than two are waiting (one from the oldest object, one from the newest;
+``core.jobs.enqueue_unless_waiting``).
 ``apply_webhook_events`` applies one object's events (the immediate backend's per-delivery task, retries, replays
 and ``manage.py webhook_inbox drain``).
 """
@@ -35,21 +36,19 @@ def apply_webhook_events(event_id: int) -> dict[str, int]:
     return {"applied": drained.applied, "failed": drained.failed}
 
 
-# A drain that finds at least this many objects with open events asks for a helper (another worker) to share them.
-HELPER_BACKLOG = 20
+# What deliveries keep waiting: one drain from the oldest object and one from the newest, so two workers share a
+# backlog (the two meet in the middle; ``accounts.webhook_apply.drain_inbox``).
+DRAIN_RUNS: tuple[dict[str, bool], ...] = ({}, {"from_newest": True})
 
 
 @task
 def drain_webhook_inbox(from_newest: bool = False) -> dict[str, int]:
     """Apply every open inbox event, object by object, each object's in order (what deliveries enqueue)."""
     from accounts.webhook_apply import drain_inbox
-    from core.jobs import enqueue_unless_waiting
 
     applied = failed = objects = 0
     for event_id, drained in drain_inbox(from_newest=from_newest):
         objects += 1
-        if objects == HELPER_BACKLOG and not from_newest:
-            enqueue_unless_waiting(drain_webhook_inbox, from_newest=True)
         applied, failed = applied + drained.applied, failed + drained.failed
         _schedule_retry(event_id, drained)
     return {"applied": applied, "failed": failed, "objects": objects}

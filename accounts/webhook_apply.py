@@ -10,8 +10,8 @@ longer holds the object's newer events back. A retrying event that is not due ye
 resumes it.
 
 ``drain_inbox`` is what the coalesced drain task runs: after the inbox's gate (``wait_for_inbox_arrivals``) it
-takes the open events object by object, oldest object first, and drains each as above; on a backlog a helper run
-does the same from the newest object back, so two workers share it.
+takes the open events object by object, oldest object first, and drains each as above; its twin run goes from the
+newest object back, so two workers share a backlog.
 
 A worker killed in the middle of an event commits nothing: the event is still open and the next drain (another
 delivery for the object, the retry, or ``manage.py webhook_inbox drain``) applies it, once.

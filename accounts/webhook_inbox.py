@@ -4,10 +4,10 @@
 svix id) and, for a type some handler takes, a task that will apply it, in the same transaction; so an event is
 never stored without a task to apply it, and a redelivery changes nothing (and does nothing more). With a worker
 (a backend that defers, django-tasks-db in production) that task is the coalesced drain (``drain_webhook_inbox``):
-a delivery holds the inbox's gate and enqueues a drain only when none is waiting to start, so most deliveries add
-no task row; the drain waits at the gate for the deliveries in flight, then applies every open event in order per
-object. The immediate backend (demo, tests) runs one object's drain per delivery at once, which is the point of
-that backend. Nothing here calls Clerk or runs a handler.
+a delivery holds the inbox's gate and enqueues a drain only while fewer than two are waiting to start, so most
+deliveries add no task row; the drain waits at the gate for the deliveries in flight, then applies every open
+event in order per object. The immediate backend (demo, tests) runs one object's drain per delivery at once,
+which is the point of that backend. Nothing here calls Clerk or runs a handler.
 
 ``replay_event`` is the operators' way back for a parked event (the admin action and ``manage.py webhook_inbox``):
 it reopens the event with a fresh attempt budget, audited, and applies it. Handlers are idempotent and skip data
@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from accounts.tasks import apply_webhook_events, drain_webhook_inbox
+from accounts.tasks import DRAIN_RUNS, apply_webhook_events, drain_webhook_inbox
 from accounts.webhook_locks import INBOX_GATE_KEY
 from accounts.webhook_registry import handlers_for
 from core.audit import audit
@@ -84,7 +84,7 @@ def store_event(
         if not WebhookEvent.objects.insert_once(event, lock_shared=INBOX_GATE_KEY if coalesce else None):
             return None
         if coalesce:
-            enqueue_unless_waiting(drain_webhook_inbox)
+            enqueue_unless_waiting(drain_webhook_inbox, runs=DRAIN_RUNS)
         elif handled:
             apply_webhook_events.enqueue(event.pk)
     return event
