@@ -9,6 +9,10 @@ back-off (``next_attempt_at``; never sooner than a rate limit's ``Retry-After``)
 longer holds the object's newer events back. A retrying event that is not due yet stops the drain: its own retry
 resumes it.
 
+``drain_inbox`` is what the coalesced drain task runs: after the inbox's gate (``wait_for_inbox_arrivals``) it
+takes the open events object by object, oldest object first, and drains each as above; its twin run goes from the
+newest object back, so two workers share a backlog.
+
 A worker killed in the middle of an event commits nothing: the event is still open and the next drain (another
 delivery for the object, the retry, or ``manage.py webhook_inbox drain``) applies it, once.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.webhook_locks import lock_inbox_object
+from accounts.webhook_locks import lock_inbox_object, wait_for_inbox_arrivals
 from accounts.webhook_registry import handlers_for
 from core.exceptions import RateLimited
 from core.models import WebhookEvent
@@ -133,3 +138,21 @@ def apply_object_events(*, event_id: int, retry_now: bool = False) -> Drained:
             applied += 1
         if not object_id and event.status != WebhookEvent.Status.RETRYING:
             return Drained(applied, failed)
+
+
+def drain_inbox(*, from_newest: bool = False) -> Iterator[tuple[int, Drained]]:
+    """Drain every Clerk object with open events, in the order their oldest open event arrived (or the reverse).
+
+    Yields (the event the object's drain started from, what it did), so the caller can schedule a retry. Events
+    stored while this runs are drained here if their object is still ahead, and by the run they enqueued otherwise.
+    A second worker drains ``from_newest`` at the same time: the two meet in the middle, and where both reach one
+    object the object's lock makes the later one wait and then find nothing left.
+    """
+    wait_for_inbox_arrivals()
+    firsts: dict[str, int] = {}
+    open_rows = WebhookEvent.objects.filter(status__in=WebhookEvent.PENDING).order_by("id")
+    for pk, object_id in open_rows.values_list("pk", "object_id"):
+        firsts.setdefault(object_id or f"#{pk}", pk)
+    starts = list(firsts.values())
+    for pk in reversed(starts) if from_newest else starts:
+        yield pk, apply_object_events(event_id=pk)

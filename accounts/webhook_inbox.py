@@ -1,9 +1,13 @@
 """The webhook inbox: verified Clerk events stored once, then applied by a worker (``accounts.webhook_apply``).
 
 ``store_event`` is all the endpoint does after verifying a delivery: one INSERT (``ON CONFLICT DO NOTHING`` on the
-svix id) and, for a type some handler takes, the task that applies it, in the same transaction; so an event is
-never stored without its task, and a redelivery changes nothing. Nothing here calls Clerk or runs a handler (the
-immediate task backend of the demo and tests runs the task on enqueue, which is the point of that backend).
+svix id) and, for a type some handler takes, a task that will apply it, in the same transaction; so an event is
+never stored without a task to apply it, and a redelivery changes nothing (and does nothing more). With a worker
+(a backend that defers, django-tasks-db in production) that task is the coalesced drain (``drain_webhook_inbox``):
+a delivery holds the inbox's gate and enqueues a drain only while fewer than two are waiting to start, so most
+deliveries add no task row; the drain waits at the gate for the deliveries in flight, then applies every open
+event in order per object. The immediate backend (demo, tests) runs one object's drain per delivery at once,
+which is the point of that backend. Nothing here calls Clerk or runs a handler.
 
 ``replay_event`` is the operators' way back for a parked event (the admin action and ``manage.py webhook_inbox``):
 it reopens the event with a fresh attempt budget, audited, and applies it. Handlers are idempotent and skip data
@@ -20,9 +24,11 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from accounts.tasks import apply_webhook_events
+from accounts.tasks import DRAIN_RUNS, apply_webhook_events, drain_webhook_inbox
+from accounts.webhook_locks import INBOX_GATE_KEY
 from accounts.webhook_registry import handlers_for
 from core.audit import audit
+from core.jobs import enqueue_unless_waiting
 from core.models import WebhookEvent
 from core.text import without_nul
 
@@ -72,10 +78,14 @@ def store_event(
         request_id=request_id,
         remote_ip=remote_ip,
     )
+    coalesce = handled and drain_webhook_inbox.get_backend().supports_defer
     with transaction.atomic():
-        if not WebhookEvent.objects.insert_once(event):
+        # The gate must be held before looking for a waiting drain: the INSERT takes it when it stores the row.
+        if not WebhookEvent.objects.insert_once(event, lock_shared=INBOX_GATE_KEY if coalesce else None):
             return None
-        if handled:
+        if coalesce:
+            enqueue_unless_waiting(drain_webhook_inbox, runs=DRAIN_RUNS)
+        elif handled:
             apply_webhook_events.enqueue(event.pk)
     return event
 

@@ -1,4 +1,4 @@
-"""What keeps concurrent and out-of-order webhook events apart: advisory locks and tombstones."""
+"""What keeps concurrent and out-of-order webhook events apart: advisory locks, the inbox's gate, and tombstones."""
 
 from __future__ import annotations
 
@@ -39,6 +39,25 @@ def lock_inbox_object(object_id: str) -> None:
     """
     if connection.vendor == "postgresql" and object_id:
         _advisory_xact_locks([f"inbox:{object_id}"])
+
+
+# The inbox's gate, between deliveries and the drain (a fixed 64-bit advisory key; the other locks hash text keys).
+# A delivery takes it shared, until commit, in the INSERT that stores its event (``WebhookEvent.objects.insert_once(
+# lock_shared=INBOX_GATE_KEY)``), before it looks for a waiting drain; finding one, it enqueues none, and that drain
+# must then read its event. A drain passes ``wait_for_inbox_arrivals`` before reading, so it reads after the commit
+# of every delivery that could have counted on it. Deliveries share the gate and never wait on one another.
+INBOX_GATE_KEY = 0x1B0C_0001
+
+
+def wait_for_inbox_arrivals() -> None:
+    """Wait until every delivery now holding the gate has committed (or rolled back); no-op off PostgreSQL.
+
+    Deliveries arriving meanwhile wait too, for as long as it takes the ones in flight to commit (one INSERT each).
+    """
+    if connection.vendor == "postgresql":
+        # Taken and given back at once (session-level, so it is not held to the end of an enclosing transaction).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s), pg_advisory_unlock(%s)", [INBOX_GATE_KEY, INBOX_GATE_KEY])
 
 
 class Tombstones:

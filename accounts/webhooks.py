@@ -149,8 +149,9 @@ def clerk_webhook(request: HttpRequest) -> HttpResponse:
         # Nothing was stored (the insert and its task are one transaction), so Svix's retry is not a duplicate.
         logger.exception("clerk webhook %s (%s) could not be stored; Svix will retry", svix_id, event_type)
         return _error(500, "webhook_failed", "The event could not be stored; it will be retried.")
+    # DEBUG: the stored row is the record of a delivery (request id, address, time); the worker logs what it applied.
     if event is None:
-        logger.info("clerk webhook %s (%s) is a duplicate; nothing changed", svix_id, event_type)
+        logger.debug("clerk webhook %s (%s) is a duplicate; nothing changed", svix_id, event_type)
         return JsonResponse({"status": "duplicate", "svix_id": svix_id})
-    logger.info("clerk webhook %s (%s) stored as %s", svix_id, event_type, event.status)
+    logger.debug("clerk webhook %s (%s) stored as %s", svix_id, event_type, event.status)
     return JsonResponse({"status": event.status, "svix_id": svix_id})

@@ -8,10 +8,10 @@ then two task workers drain the backlog.
 3. gunicorn (2 sync workers by default) serves ``config.wsgi`` with production settings (django-tasks-db as the
    task backend) on a throwaway PostgreSQL database and Redis, CLERK_* pointing at the emulator.
 4. A bounded client POSTs every delivery to ``/webhooks/clerk/``, each signed with the real ``svix`` library just
-   before it is sent: the endpoint verifies, stores the event with its task and acknowledges. In the same run, with
-   the same concurrency, half before and half after, the same bodies under ids of their own go to the store-only
-   floor ``/bench/store-only/`` (the endpoint's verification, one INSERT, commit: bench/bench_urls.py), and as many
-   POSTs to the trivial view ``/bench/ping/`` for scale.
+   before it is sent: the endpoint verifies, stores the event (and a drain task only while fewer than two wait)
+   and acknowledges. In the same run, with the same concurrency, half before and half after, the same bodies under
+   ids of their own go to the store-only floor ``/bench/store-only/`` (the endpoint's verification, one INSERT,
+   commit: bench/bench_urls.py), and as many POSTs to the trivial view ``/bench/ping/`` for scale.
 5. gunicorn stops; two ``manage.py db_worker --batch`` processes (what production runs, docs/deployment.md) apply the
    backlog, timed until both have exited. A membership whose user is not mirrored yet makes the worker fetch that
    user from the emulator, as it would from Clerk.

@@ -49,12 +49,14 @@ class AuditEvent(models.Model):
 
 
 class WebhookEventManager(models.Manager["WebhookEvent"]):
-    def insert_once(self, event: WebhookEvent) -> bool:
+    def insert_once(self, event: WebhookEvent, *, lock_shared: int | None = None) -> bool:
         """Insert ``event`` unless its svix id is stored already (``False``: nothing was written).
 
         ``INSERT … ON CONFLICT (svix_id) DO NOTHING``: one statement where ``create()`` in a savepoint takes three,
         on the path every delivery runs. A concurrent insert of the same id waits for that transaction to end, as
-        with a plain INSERT, and then finds the row (or, if it rolled back, inserts).
+        with a plain INSERT, and then finds the row (or, if it rolled back, inserts). ``lock_shared`` (PostgreSQL):
+        when the row is inserted, the same statement also takes that advisory lock, shared, until commit (the
+        inbox's gate, ``accounts.webhook_locks``).
         """
         meta = self.model._meta
         connection = connections[self.db]
@@ -66,6 +68,9 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
             f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
             f"ON CONFLICT ({quote('svix_id')}) DO NOTHING RETURNING {quote(meta.pk.column or 'id')}"
         )
+        if lock_shared is not None and connection.vendor == "postgresql":
+            sql += ", pg_advisory_xact_lock_shared(%s)"
+            values.append(lock_shared)
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
             row = cursor.fetchone()

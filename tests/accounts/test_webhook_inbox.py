@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.utils import timezone
@@ -32,6 +32,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts import webhook_apply, webhook_inbox, webhooks
 from accounts.models import User
 from accounts.roles import Role
+from accounts.webhook_locks import INBOX_GATE_KEY
 from core.audit import audit
 from core.models import AuditEvent, WebhookEvent
 from tests.accounts.webhook_support import ClerkDriver, deliver, new_msg_id
@@ -44,15 +45,26 @@ DUMMY_BACKEND = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBacken
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("signing_secret")]
 
 
-def _user_events(clerk: ClerkDriver, updates: int) -> tuple[str, list[dict[str, Any]]]:
+def _user_events(clerk: ClerkDriver, updates: int, email: str = "ann@example.com") -> tuple[str, list[dict[str, Any]]]:
     """A user's ``user.created`` and ``updates`` ``user.updated`` events, each a millisecond apart at least."""
-    user = clerk.create_user("ann@example.com", first_name="Ann")
+    user = clerk.create_user(email, first_name="Ann")
     for n in range(updates):
         time.sleep(0.002)  # Clerk's timestamps are milliseconds: keep them apart so the expected order is unique
         clerk.call("PATCH", f"/users/{user['id']}", {"first_name": f"Ann{n + 1}"})
     events = [e for e in clerk.events() if e["type"] in ("user.created", "user.updated")]
     assert len(events) == updates + 1
     return user["id"], events
+
+
+def _worker_env() -> dict[str, str]:
+    """The environment of a worker process on this test's database."""
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _db_worker() -> None:
@@ -101,7 +113,8 @@ def test_a_failing_handler_is_retried_with_back_off_by_the_worker_and_holds_newe
     assert deliver(client, created).json()["status"] == "received"
     assert deliver(client, updated).json()["status"] == "received"
     assert not User.objects.exists()  # nothing applied in the request path
-    assert DBTaskResult.objects.count() == 2
+    # Coalesced: one drain task per end, whatever the number of deliveries.
+    assert set(DBTaskResult.objects.values_list("task_path", flat=True)) == {"accounts.tasks.drain_webhook_inbox"}
 
     _db_worker()
     first = WebhookEvent.objects.get(type="user.created")
@@ -192,13 +205,7 @@ def test_a_worker_killed_in_the_middle_of_an_event_commits_nothing_and_the_event
     deliver(Client(), clerk.event("user.created"), msg_id=msg_id)
     event = WebhookEvent.objects.get()
     marker = tmp_path / "inside"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = _worker_env()
     worker = subprocess.Popen(  # noqa: S603 - our own interpreter and script
         [sys.executable, "-c", WORKER_SCRIPT, str(event.pk), str(marker)], cwd=ROOT, env=env
     )
@@ -275,6 +282,140 @@ def test_twenty_concurrent_workers_apply_one_objects_events_once_each_in_clerk_o
     stored = WebhookEvent.objects.all()
     assert {(e.status, e.attempts) for e in stored} == {(WebhookEvent.Status.APPLIED, 1)}
     assert User.objects.get(clerk_user_id=clerk_user_id).first_name == "Ann19"  # Clerk's final state
+
+
+# --------------------------------------------------------------------------- the coalesced drain and its gate
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_starts_while_a_delivery_counts_on_it_waits_at_the_gate_and_applies_it(
+    settings: Any, clerk: ClerkDriver, tmp_path: Path
+) -> None:
+    """The race the gate closes: a delivery finds a drain waiting (so enqueues none) but has not committed yet when
+    a worker starts that drain. The drain must wait for that commit, or the event would sit unapplied."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's advisory locks across connections")
+    settings.TASKS = DB_BACKEND
+    client = Client()
+    for name in ("ann", "bob"):  # two deliveries: the two drains deliveries keep waiting
+        clerk.create_user(f"{name}@example.com", first_name=name.title())
+        assert deliver(client, clerk.event("user.created")).json()["status"] == "received"
+    clerk.create_user("cat@example.com", first_name="Cat")
+    third = clerk.event("user.created")
+    stored, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def in_flight_delivery() -> None:
+        try:
+            with transaction.atomic():
+                assert webhook_inbox.store_event(svix_id=new_msg_id(), payload=third) is not None
+                stored.set()
+                assert release.wait(timeout=60)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            stored.set()
+        finally:
+            connections.close_all()
+
+    delivery = threading.Thread(target=in_flight_delivery)
+    delivery.start()
+    assert stored.wait(timeout=60)
+    assert not errors, errors
+    assert DBTaskResult.objects.count() == 2  # the delivery in flight counted on the waiting drains
+    # A real worker process (db_worker installs signal handlers, so it cannot run in a thread).
+    (tmp_path / "worker_settings.py").write_text(f"from config.settings.test import *\nTASKS = {DB_BACKEND!r}\n")
+    env = {**_worker_env(), "DJANGO_SETTINGS_MODULE": "worker_settings", "PYTHONPATH": f"{tmp_path}:{ROOT}"}
+    drain = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay"], cwd=ROOT, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        with connection.cursor() as cursor:
+            while True:  # the worker has claimed the drain and now waits at the gate for the delivery in flight
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = "
+                    "current_database() AND l.locktype = 'advisory' AND l.objid = %s AND NOT l.granted",
+                    [INBOX_GATE_KEY],
+                )
+                if cursor.fetchone()[0]:
+                    break
+                assert drain.poll() is None, "the drain ran without waiting for the delivery in flight"
+                assert time.monotonic() < deadline, "the drain never reached the gate"
+                time.sleep(0.02)
+    finally:
+        release.set()
+        delivery.join(timeout=60)
+        drain.wait(timeout=120)
+    assert not errors, errors
+    assert drain.returncode == 0
+    assert {(e.status, e.attempts) for e in WebhookEvent.objects.all()} == {(WebhookEvent.Status.APPLIED, 1)}
+    assert set(User.objects.values_list("first_name", flat=True)) == {"Ann", "Bob", "Cat"}
+    assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["SUCCESSFUL", "SUCCESSFUL"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_keep_two_drains_waiting_and_every_event_is_applied_once(settings: Any, clerk: ClerkDriver) -> None:
+    settings.TASKS = DB_BACKEND
+    client = Client()
+    count = 6
+    for n in range(count):
+        clerk.create_user(f"user{n}@example.com", first_name=f"User{n}")
+        assert deliver(client, clerk.event("user.created")).json()["status"] == "received"
+    # The first delivery enqueued the drain from the oldest object, the second its twin; the others found both waiting.
+    waiting = DBTaskResult.objects.values_list("args_kwargs", flat=True)
+    assert sorted(kwargs["kwargs"].get("from_newest", False) for kwargs in waiting) == [False, True]
+
+    _db_worker()  # one worker takes both: the first drains everything, its twin finds nothing left
+    returned = DBTaskResult.objects.values_list("status", "return_value")
+    assert sorted(returned, key=lambda row: (row[1] or {}).get("applied", 0)) == [
+        ("SUCCESSFUL", {"applied": 0, "failed": 0, "objects": 0}),
+        ("SUCCESSFUL", {"applied": count, "failed": 0, "objects": count}),
+    ]
+    assert {(e.status, e.attempts) for e in WebhookEvent.objects.all()} == {(WebhookEvent.Status.APPLIED, 1)}
+    assert User.objects.count() == count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_drains_from_both_ends_apply_each_event_once_in_order_per_object(
+    settings: Any, clerk: ClerkDriver, extra_handler: Callable[[str, webhooks.WebhookHandler], None]
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row and advisory locks across connections")
+    settings.TASKS = DUMMY_BACKEND
+    client = Client()
+    expected: dict[str, list[int]] = {}
+    for n in range(6):
+        user_id, events = _user_events(clerk, updates=3, email=f"user{n}@example.com")
+        expected[user_id] = sorted(e["timestamp"] for e in events)
+        for envelope in random.Random(n).sample(events, len(events)):
+            assert deliver(client, envelope).json()["status"] == "received"
+    applied: dict[str, list[int]] = {}
+    guard = threading.Lock()
+
+    def record(event: WebhookEvent) -> None:
+        with guard:
+            applied.setdefault(event.object_id, []).append(event.clerk_timestamp or 0)
+
+    extra_handler("user.created", record)
+    extra_handler("user.updated", record)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(from_newest: bool) -> None:
+        try:
+            start.wait(timeout=30)
+            list(webhook_apply.drain_inbox(from_newest=from_newest))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(flag,)) for flag in (False, True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert applied == expected  # each event once, each object's oldest first
+    assert {(e.status, e.attempts) for e in WebhookEvent.objects.all()} == {(WebhookEvent.Status.APPLIED, 1)}
 
 
 # --------------------------------------------------------------------------- parked, replayed after a fix

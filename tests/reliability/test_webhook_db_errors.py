@@ -180,11 +180,11 @@ def test_a_database_error_while_storing_is_5xx_and_keeps_nothing(
     """The one 5xx left: the INSERT itself fails (a failover). Nothing is kept, so Svix's retry is not a duplicate."""
     insert_once = WebhookEvent.objects.insert_once
 
-    def failover(event: WebhookEvent) -> bool:
+    def failover(event: WebhookEvent, **options: Any) -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = '20ms'")
             cursor.execute("SELECT pg_sleep(1)")  # cancelled by the server, as a statement during a failover
-        return insert_once(event)
+        return insert_once(event, **options)
 
     client = Client()
     msg_id = new_msg_id()
