@@ -73,6 +73,9 @@ ACCOUNT_EXISTS_CODES = frozenset({"invitation_account_exists", "form_identifier_
 # Clerk's answers to revoking an invitation that is already revoked, accepted or expired.
 _REVOKE_DONE_CODES = frozenset({"invitation_already_revoked", "invitation_expired"})
 _REVOKE_ACCEPTED_CODES = frozenset({"invitation_already_accepted"})
+# A revoke that finds a new Clerk link under the row lock (a resend finished meanwhile) revokes that one too, at most
+# this many times.
+REVOKE_ATTEMPTS = 3
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -439,15 +442,21 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
         if _revoke_in_clerk(old_clerk_id) == "accepted":
             row = _mark_accepted(row, user=User.objects.filter(email__lower=row.email.lower()).first(), now=now)
             raise InvitationNotPending("This invitation has just been accepted.")
-        InternalInvitation.objects.filter(pk=row.pk).update(clerk_invitation_id=None, updated_at=now)
+        unlinked = InternalInvitation.objects.filter(
+            pk=row.pk, status=InternalInvitationStatus.PENDING, clerk_invitation_id=old_clerk_id
+        ).update(clerk_invitation_id=None, updated_at=now)
+        if not unlinked:  # revoked (or accepted) while Clerk revoked the old link: that change won
+            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request)
         row.clerk_invitation_id = None
     try:
         created = _create_in_clerk(row)
     except clerk.ClerkError as exc:
         code = exc.clerk_code if isinstance(exc, clerk.ClerkRejected) else exc.code
-        InternalInvitation.objects.filter(pk=row.pk, status=InternalInvitationStatus.PENDING).update(
+        failed = InternalInvitation.objects.filter(pk=row.pk, status=InternalInvitationStatus.PENDING).update(
             status=InternalInvitationStatus.FAILED, failure_reason=f"{code}: {exc.message}"[:300], updated_at=now
         )
+        if not failed:  # revoked while Clerk was asked (a 429, say): the revoke won, whatever Clerk said
+            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request) from None
         audit(
             "internal_invitation.resent",
             actor=actor,
@@ -460,7 +469,10 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
         if isinstance(exc, clerk.ClerkRejected) and exc.clerk_code in ACCOUNT_EXISTS_CODES:
             raise _already_a_user(row.email) from None
         raise
-    row = _record_created(row, created, now=now)
+    try:
+        row = _record_created(row, created, now=now)
+    except InvitationNotPending:
+        raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request) from None
     audit(
         "internal_invitation.resent",
         actor=actor,
@@ -471,6 +483,27 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
     )
     _log("internal_invitation.resent", row.pk, actor)
     return row
+
+
+def _resend_lost(
+    row: InternalInvitation, *, actor: User, old_clerk_id: str | None, request: HttpRequest | None
+) -> InvitationNotPending:
+    """A resend that lost to a revoke (or an acceptance) made while Clerk was asked: audited, and 409 for the caller."""
+    current = InternalInvitation.objects.filter(pk=row.pk).first() or row
+    audit(
+        "internal_invitation.resent",
+        actor=actor,
+        target_type=AUDIT_INVITATION,
+        target_id=row.pk,
+        outcome=AuditEvent.Outcome.FAILED,
+        details=_invitation_details(
+            current, code=InvitationNotPending.code, previous_clerk_invitation_id=old_clerk_id or ""
+        ),
+        request=request,
+    )
+    return InvitationNotPending(
+        f"This invitation was {current.status} while it was being resent.", extra={"status": current.status}
+    )
 
 
 def internal_invitation_revoke(
@@ -484,13 +517,40 @@ def internal_invitation_revoke(
     if row.status == InternalInvitationStatus.ACCEPTED:
         raise InvitationNotPending("This invitation was already accepted.")
     now = timezone.now()
-    if row.clerk_invitation_id and _revoke_in_clerk(row.clerk_invitation_id) == "accepted":
-        _mark_accepted(row, user=User.objects.filter(email__lower=row.email.lower()).first(), now=now)
-        raise InvitationNotPending("This invitation has just been accepted.")
+    revoked: set[str] = set()
+    clerk_invitation_id = row.clerk_invitation_id
+    for _ in range(REVOKE_ATTEMPTS):
+        if clerk_invitation_id and _revoke_in_clerk(clerk_invitation_id) == "accepted":
+            _mark_accepted(row, user=User.objects.filter(email__lower=row.email.lower()).first(), now=now)
+            raise InvitationNotPending("This invitation has just been accepted.")
+        if clerk_invitation_id:
+            revoked.add(clerk_invitation_id)
+        outcome = _revoke_locally(row, actor=actor, revoked=revoked, now=now, request=request)
+        if isinstance(outcome, InternalInvitation):
+            row = outcome
+            break
+        clerk_invitation_id = outcome  # a resend linked a new Clerk invitation meanwhile: that link dies too
+    else:
+        raise InvitationNotPending("This invitation keeps changing; try again.")
+    _log("internal_invitation.revoked", row.pk, actor)
+    return row
+
+
+def _revoke_locally(
+    row: InternalInvitation, *, actor: User, revoked: set[str], now: datetime, request: HttpRequest | None
+) -> InternalInvitation | str:
+    """The local half of ``internal_invitation_revoke``, under the row lock: the revoked row, or the Clerk id of a
+    link made since we looked (a resend that finished meanwhile), to be revoked in Clerk first."""
     with transaction.atomic():
         row = InternalInvitation.objects.select_for_update().get(pk=row.pk)
         if row.status == InternalInvitationStatus.ACCEPTED:
             raise InvitationNotPending("This invitation was already accepted.")
+        if (
+            row.status != InternalInvitationStatus.REVOKED
+            and row.clerk_invitation_id
+            and row.clerk_invitation_id not in revoked
+        ):
+            return row.clerk_invitation_id
         if row.status != InternalInvitationStatus.REVOKED:
             row.status = InternalInvitationStatus.REVOKED
             row.revoked_at = now
@@ -505,7 +565,6 @@ def internal_invitation_revoke(
                 details=_invitation_details(row),
                 request=request,
             )
-    _log("internal_invitation.revoked", row.pk, actor)
     return row
 
 

@@ -87,6 +87,9 @@ SEND_LEASE = timedelta(minutes=5)
 RETRY_BACKOFF_MIN_S = 60
 RETRY_BACKOFF_MAX_S = 3600
 SEND_QUEUED_BATCH = 500
+# A revoke that finds a new Clerk link under the row lock (a resend finished meanwhile) revokes that one too, at most
+# this many times.
+REVOKE_ATTEMPTS = 3
 
 # Results of invitations_create (InviteResult.result).
 INVITED = "invited"
@@ -98,6 +101,8 @@ INVALID_EMAIL = "invalid_email"
 _UNSENT_RESULTS = frozenset({ALREADY_MEMBER, ALREADY_INVITED})
 QUEUED = "queued"
 FAILED = "failed"
+# Revoked (by an admin or in Clerk) while Clerk was being asked: whatever Clerk answered no longer applies.
+REVOKED = "revoked"
 
 # Codes kept in `failure_reason` ("<code>: <text>"); NO_RESPONSE marks rows Clerk may hold without our knowing.
 REASON_RATE_LIMITED = "rate_limited"
@@ -114,7 +119,7 @@ _EMAIL_TOKENS = re.compile(r"[^\s,;:'\"<>()\[\]]+@[^\s,;:'\"<>()\[\]]+")
 @dataclass(frozen=True)
 class InviteResult:
     email: str  # normalized (lowercased, stripped); the raw text for invalid_email
-    result: str  # "invited" | "already_member" | "already_invited" | "invalid_email" | "queued" | "failed"
+    result: str  # "invited" | "already_member" | "already_invited" | "invalid_email" | "queued" | "failed" | "revoked"
     message: str  # a sentence for the UI
     invitation: WorkspaceInvitation | None = None
     code: str = ""  # Clerk's error code for "failed"
@@ -606,8 +611,21 @@ def _already_invited_message(row: WorkspaceInvitation) -> str:
     return "Already invited: an invitation is pending."
 
 
+def _moved_result(email: str, row: WorkspaceInvitation) -> InviteResult:
+    """The row moved while Clerk was asked (``_Applied.changed`` is False): its new state is the result."""
+    if row.status == InvitationStatus.REVOKED:
+        return InviteResult(email, REVOKED, "Revoked while it was being sent: the invitation link does not work.", row)
+    if row.status == InvitationStatus.ACCEPTED:
+        return InviteResult(email, ALREADY_MEMBER, "Joined the workspace while the invitation was being sent.", row)
+    if row.status == InvitationStatus.PENDING:
+        return InviteResult(email, INVITED, _MESSAGES[INVITED], row)
+    return InviteResult(email, FAILED, f"The invitation became {row.status} while it was being sent.", row, row.status)
+
+
 def _result_for(email: str, applied: _Applied) -> InviteResult:
     outcome, row = applied.outcome, applied.row
+    if not applied.changed and row is not None:
+        return _moved_result(email, row)
     if outcome.kind == "created":
         return InviteResult(email, INVITED, _MESSAGES[INVITED], row)
     if outcome.kind == "adopted":
@@ -1028,6 +1046,11 @@ def _resend_in_clerk(
         except clerk.ClerkError:
             _restore(row, clerk_invitation_id=old_clerk_id, previous=previous)
             raise
+    current = WorkspaceInvitation.objects.select_related("workspace").get(pk=row.pk)
+    if current.status != InvitationStatus.QUEUED or current.clerk_invitation_id is not None:
+        # Revoked (or accepted) while the old link was being revoked: that change won; no new link is made.
+        _audit_resend_lost(current, actor=actor, old_clerk_id=old_clerk_id, request=request)
+        raise _not_pending(current)
 
     entry = _Entry(
         invitation_id=row.pk,
@@ -1043,6 +1066,12 @@ def _resend_in_clerk(
     result = applied.row or row
     result.refresh_from_db()
     outcome = applied.outcome
+    if not applied.changed and result.status != InvitationStatus.PENDING:
+        # Revoked (by an admin or in Clerk) or accepted while Clerk was asked: the resend lost. A link Clerk made
+        # meanwhile is revoked again by `_after_apply`; the caller hears `invitation_not_pending`, never a 200.
+        _audit_resend_lost(result, actor=actor, old_clerk_id=old_clerk_id, request=request)
+        _after_apply(report)
+        raise _not_pending(result)
     ok = outcome.kind in ("created", "adopted")
     audit(
         "workspace_invitation.resent",
@@ -1079,6 +1108,22 @@ def _resend_in_clerk(
     if outcome.kind == "member":
         raise AlreadyMember(f"{row.email} is already a member of this workspace.")
     raise clerk.ClerkRejected(outcome.message or None, clerk_code=outcome.code)
+
+
+def _audit_resend_lost(
+    row: WorkspaceInvitation, *, actor: User, old_clerk_id: str | None, request: HttpRequest | None
+) -> None:
+    audit(
+        "workspace_invitation.resent",
+        actor=actor,
+        target_type=AUDIT_TARGET,
+        target_id=row.pk,
+        outcome=AuditEvent.Outcome.FAILED,
+        details=_invitation_details(
+            row, result="not_pending", code=InvitationNotPending.code, previous_clerk_invitation_id=old_clerk_id or ""
+        ),
+        request=request,
+    )
 
 
 def _restore(
@@ -1146,36 +1191,21 @@ def invitation_revoke(
             workspace.clerk_organization_id, status="pending", email_address=row.email, limit=1
         )
         clerk_ids = [invitation.id for invitation in found]
-    for clerk_invitation_id in clerk_ids:
-        try:
-            _revoke_in_clerk(workspace, clerk_invitation_id, requesting_user_id=requesting_user_id)
-        except _AcceptedInClerk as accepted:
-            raise _not_pending(_mark_accepted_from_clerk(row, accepted.invitation)) from None
-
-    now = timezone.now()
-    with transaction.atomic():
-        row = _lock(row)
-        if row.status == InvitationStatus.REVOKED:  # Clerk's webhook (or a concurrent revoke) was first
-            if row.revoked_by_id is None:
-                row.revoked_by, row.revoked_by_email = actor, actor.email or ""
-                row.save(update_fields=["revoked_by", "revoked_by_email", "updated_at"])
-            return row
-        if row.status not in OPEN_STATUSES:
-            raise _not_pending(row)
-        row.status = InvitationStatus.REVOKED
-        row.revoked_at = now
-        row.revoked_by = actor
-        row.revoked_by_email = actor.email or ""
-        row.retry_at = None
-        row.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_by_email", "retry_at", "updated_at"])
-        audit(
-            "workspace_invitation.revoked",
-            actor=actor,
-            target_type=AUDIT_TARGET,
-            target_id=row.pk,
-            details=_invitation_details(row, result="revoked"),
-            request=request,
-        )
+    revoked: set[str] = set()
+    for _ in range(REVOKE_ATTEMPTS):
+        for clerk_invitation_id in clerk_ids:
+            try:
+                _revoke_in_clerk(workspace, clerk_invitation_id, requesting_user_id=requesting_user_id)
+            except _AcceptedInClerk as accepted:
+                raise _not_pending(_mark_accepted_from_clerk(row, accepted.invitation)) from None
+            revoked.add(clerk_invitation_id)
+        outcome = _revoke_locally(row, actor=actor, revoked=revoked, request=request)
+        if isinstance(outcome, WorkspaceInvitation):
+            row = outcome
+            break
+        clerk_ids = [outcome]  # a resend linked a new Clerk invitation meanwhile: that link dies too
+    else:
+        raise InvitationNotPending("This invitation keeps changing; try again.", extra={"status": row.status})
     logger.info(
         "workspace %s: invitation %s revoked by user %s (request %s)",
         workspace.pk,
@@ -1183,6 +1213,40 @@ def invitation_revoke(
         actor.pk,
         current_request_id() or "-",
         extra={"actor_id": actor.pk, "action": "workspace_invitation.revoked"},
+    )
+    return row
+
+
+@transaction.atomic
+def _revoke_locally(
+    row: WorkspaceInvitation, *, actor: User, revoked: set[str], request: HttpRequest | None
+) -> WorkspaceInvitation | str:
+    """The local half of ``invitation_revoke``, under the row lock: the revoked row, or the Clerk id of a link
+    made since we looked (a resend that finished meanwhile), which must be revoked in Clerk first."""
+    now = timezone.now()
+    row = _lock(row)
+    if row.status == InvitationStatus.REVOKED:  # Clerk's webhook (or a concurrent revoke) was first
+        if row.revoked_by_id is None:
+            row.revoked_by, row.revoked_by_email = actor, actor.email or ""
+            row.save(update_fields=["revoked_by", "revoked_by_email", "updated_at"])
+        return row
+    if row.status not in OPEN_STATUSES:
+        raise _not_pending(row)
+    if row.clerk_invitation_id and row.clerk_invitation_id not in revoked:
+        return row.clerk_invitation_id
+    row.status = InvitationStatus.REVOKED
+    row.revoked_at = now
+    row.revoked_by = actor
+    row.revoked_by_email = actor.email or ""
+    row.retry_at = None
+    row.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_by_email", "retry_at", "updated_at"])
+    audit(
+        "workspace_invitation.revoked",
+        actor=actor,
+        target_type=AUDIT_TARGET,
+        target_id=row.pk,
+        details=_invitation_details(row, result="revoked"),
+        request=request,
     )
     return row
 

@@ -128,7 +128,8 @@ ROW_ACTION_RESPONSES = {
         description=(
             "Invites 1 to 100 emails with one workspace role. Answers 200 with one result per distinct email "
             "(`invited`, `already_member`, `already_invited`, `invalid_email`, `queued` when Clerk's rate limit "
-            "was hit and a task will send it later, or `failed` with Clerk's code) and a count per result. "
+            "was hit and a task will send it later, `failed` with Clerk's code, or `revoked` when the invitation was "
+            "revoked while Clerk was being asked) and a count per result. "
             "Rate-limited per user and globally below Clerk's hourly caps."
         ),
         request=InviteRequestSerializer,
