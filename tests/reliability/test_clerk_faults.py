@@ -56,6 +56,7 @@ from internal_users import services as staff
 from internal_users.models import EmailDelivery, InternalInvitation, InternalInvitationStatus
 from invitations import services as invitations
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
+from invitations.services import creating
 from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver, new_msg_id
 from tests.conftest import ClerkSession, SignedInClient
 
@@ -841,7 +842,7 @@ def test_workspace_invite_crash_converges(
 ) -> None:
     target = "_send_to_clerk" if moment == "before_the_clerk_call" else "_apply_outcomes"
     with monkeypatch.context() as patched:
-        patched.setattr(invitations, target, _kill)
+        patched.setattr(creating, target, _kill)
         with pytest.raises(ProcessKilled):
             invitations.invitations_create(
                 workspace=world.workspace, inviter=world.admin_user, emails=CRASH_EMAILS, role="member"
