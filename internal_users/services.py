@@ -33,7 +33,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk, role_claims
@@ -166,7 +165,7 @@ def _require_not_last_super_admin(user: User) -> None:
 
 
 @contextlib.contextmanager
-def _super_admins_locked(user: User, *, action: str, actor: User, request: Any) -> Iterator[None]:
+def _super_admins_locked(user: User, *, action: str, actor: User) -> Iterator[None]:
     """Around deactivating, demoting or removing ``user``: when a super admin, hold row locks on the active super
     admins while Clerk acts and our rows follow, and check again under them, so two super admins taking each other
     down at the same moment cannot leave none (the second waits, then finds the first gone: ``last_super_admin``).
@@ -183,7 +182,7 @@ def _super_admins_locked(user: User, *, action: str, actor: User, request: Any) 
                 _require_not_last_super_admin(current)
             yield
     except LastSuperAdmin as exc:
-        _denied(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, exc=exc, request=request)
+        _denied(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, exc=exc)
         raise
 
 
@@ -196,7 +195,7 @@ def _check_user_action(*, actor: User, user: User, permission: str = Permission.
     _require_super_admin_for(actor, user.role)
 
 
-def _denied(action: str, *, actor: User, target_type: str, target_id: object, exc: Exception, request: Any) -> None:
+def _denied(action: str, *, actor: User, target_type: str, target_id: object, exc: Exception) -> None:
     audit(
         action,
         actor=actor,
@@ -204,7 +203,6 @@ def _denied(action: str, *, actor: User, target_type: str, target_id: object, ex
         target_id=str(target_id),
         outcome=AuditEvent.Outcome.DENIED,
         details={"code": getattr(exc, "code", "denied")},
-        request=request,
     )
 
 
@@ -304,7 +302,7 @@ def _revoke_quietly(clerk_invitation_id: str) -> None:
         logger.warning("could not revoke Clerk invitation %s; clerk_sync will retry", clerk_invitation_id)
 
 
-def internal_invite(*, email: str, role: str, actor: User, request: HttpRequest | None = None) -> InternalInvitation:
+def internal_invite(*, email: str, role: str, actor: User) -> InternalInvitation:
     """Invite ``email`` to the staff with ``role``; the branded email goes out from a task after commit.
 
     Errors: ``invalid_email``/``invalid_role`` (400), ``permission_denied``/``super_admin_required`` (403, no Clerk
@@ -323,7 +321,6 @@ def internal_invite(*, email: str, role: str, actor: User, request: HttpRequest 
             target_type=AUDIT_INVITATION,
             target_id=address,
             exc=exc,
-            request=request,
         )
         raise
     local = User.objects.filter(email__lower=address.lower()).first()
@@ -332,10 +329,10 @@ def internal_invite(*, email: str, role: str, actor: User, request: HttpRequest 
             raise AlreadyStaff(f"{address} is already on the staff.", extra={"email": address})
         raise _already_a_user(address)
     with spending(reserve_staff_invitation(user_id=actor.pk)):
-        return _invite_in_clerk(address=address, role=wanted, actor=actor, request=request)
+        return _invite_in_clerk(address=address, role=wanted, actor=actor)
 
 
-def _invite_in_clerk(*, address: str, role: str, actor: User, request: HttpRequest | None) -> InternalInvitation:
+def _invite_in_clerk(*, address: str, role: str, actor: User) -> InternalInvitation:
     """The Clerk half of ``internal_invite``, inside its reservation of the staff invitation budget."""
     now = timezone.now()
     row = _insert_pending(email=address, role=role, actor=actor, now=now)
@@ -362,7 +359,6 @@ def _invite_in_clerk(*, address: str, role: str, actor: User, request: HttpReque
         target_type=AUDIT_INVITATION,
         target_id=row.pk,
         details=_invitation_details(row),
-        request=request,
     )
     _log("internal_invitation.created", row.pk, actor)
     return row
@@ -374,12 +370,12 @@ RESENDABLE = frozenset(
 )
 
 
-def _check_invitation_action(*, actor: User, row: InternalInvitation, action: str, request: Any) -> None:
+def _check_invitation_action(*, actor: User, row: InternalInvitation, action: str) -> None:
     _require_manage(actor)
     try:
         _require_super_admin_for(actor, row.role)
     except SuperAdminOnly as exc:
-        _denied(action, actor=actor, target_type=AUDIT_INVITATION, target_id=row.pk, exc=exc, request=request)
+        _denied(action, actor=actor, target_type=AUDIT_INVITATION, target_id=row.pk, exc=exc)
         raise
 
 
@@ -406,9 +402,7 @@ def _mark_accepted(row: InternalInvitation, *, user: User | None, now: datetime)
     return row
 
 
-def internal_invitation_resend(
-    *, invitation: InternalInvitation, actor: User, request: HttpRequest | None = None
-) -> InternalInvitation:
+def internal_invitation_resend(*, invitation: InternalInvitation, actor: User) -> InternalInvitation:
     """A fresh Clerk invitation (the old one revoked), a new expiry and a new email; the local id stays.
 
     Pending, expired and failed invitations can be resent; accepted and revoked ones are ``invitation_not_pending``.
@@ -416,16 +410,16 @@ def internal_invitation_resend(
     again) rather than pointing at a dead link.
     """
     row = InternalInvitation.objects.get(pk=invitation.pk)
-    _check_invitation_action(actor=actor, row=row, action="internal_invitation.resent", request=request)
+    _check_invitation_action(actor=actor, row=row, action="internal_invitation.resent")
     if row.status not in RESENDABLE:
         raise InvitationNotPending(f"This invitation was {row.status}; it cannot be resent.")
     if User.objects.filter(email__lower=row.email.lower(), is_internal=True).exists():
         raise AlreadyStaff(f"{row.email} is already on the staff.", extra={"email": row.email})
     with spending(reserve_staff_invitation(user_id=actor.pk)):
-        return _resend_in_clerk(row, actor=actor, request=request)
+        return _resend_in_clerk(row, actor=actor)
 
 
-def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpRequest | None) -> InternalInvitation:
+def _resend_in_clerk(row: InternalInvitation, *, actor: User) -> InternalInvitation:
     """The Clerk half of ``internal_invitation_resend``, inside its reservation of the staff invitation budget."""
     now = timezone.now()
     if row.status != InternalInvitationStatus.PENDING:
@@ -446,7 +440,7 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
             pk=row.pk, status=InternalInvitationStatus.PENDING, clerk_invitation_id=old_clerk_id
         ).update(clerk_invitation_id=None, updated_at=now)
         if not unlinked:  # revoked (or accepted) while Clerk revoked the old link: that change won
-            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request)
+            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id)
         row.clerk_invitation_id = None
     try:
         created = _create_in_clerk(row)
@@ -456,7 +450,7 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
             status=InternalInvitationStatus.FAILED, failure_reason=f"{code}: {exc.message}"[:300], updated_at=now
         )
         if not failed:  # revoked while Clerk was asked (a 429, say): the revoke won, whatever Clerk said
-            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request) from None
+            raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id) from None
         audit(
             "internal_invitation.resent",
             actor=actor,
@@ -464,7 +458,6 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
             target_id=row.pk,
             outcome=AuditEvent.Outcome.FAILED,
             details=_invitation_details(row, code=code, previous_clerk_invitation_id=old_clerk_id or ""),
-            request=request,
         )
         if isinstance(exc, clerk.ClerkRejected) and exc.clerk_code in ACCOUNT_EXISTS_CODES:
             raise _already_a_user(row.email) from None
@@ -472,22 +465,19 @@ def _resend_in_clerk(row: InternalInvitation, *, actor: User, request: HttpReque
     try:
         row = _record_created(row, created, now=now)
     except InvitationNotPending:
-        raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id, request=request) from None
+        raise _resend_lost(row, actor=actor, old_clerk_id=old_clerk_id) from None
     audit(
         "internal_invitation.resent",
         actor=actor,
         target_type=AUDIT_INVITATION,
         target_id=row.pk,
         details=_invitation_details(row, previous_clerk_invitation_id=old_clerk_id or ""),
-        request=request,
     )
     _log("internal_invitation.resent", row.pk, actor)
     return row
 
 
-def _resend_lost(
-    row: InternalInvitation, *, actor: User, old_clerk_id: str | None, request: HttpRequest | None
-) -> InvitationNotPending:
+def _resend_lost(row: InternalInvitation, *, actor: User, old_clerk_id: str | None) -> InvitationNotPending:
     """A resend that lost to a revoke (or an acceptance) made while Clerk was asked: audited, and 409 for the caller."""
     current = InternalInvitation.objects.filter(pk=row.pk).first() or row
     audit(
@@ -499,19 +489,16 @@ def _resend_lost(
         details=_invitation_details(
             current, code=InvitationNotPending.code, previous_clerk_invitation_id=old_clerk_id or ""
         ),
-        request=request,
     )
     return InvitationNotPending(
         f"This invitation was {current.status} while it was being resent.", extra={"status": current.status}
     )
 
 
-def internal_invitation_revoke(
-    *, invitation: InternalInvitation, actor: User, request: HttpRequest | None = None
-) -> InternalInvitation:
+def internal_invitation_revoke(*, invitation: InternalInvitation, actor: User) -> InternalInvitation:
     """Revoke in Clerk and here. Revoking a revoked one changes nothing; accepted → ``invitation_not_pending``."""
     row = InternalInvitation.objects.get(pk=invitation.pk)
-    _check_invitation_action(actor=actor, row=row, action="internal_invitation.revoked", request=request)
+    _check_invitation_action(actor=actor, row=row, action="internal_invitation.revoked")
     if row.status == InternalInvitationStatus.REVOKED:
         return row
     if row.status == InternalInvitationStatus.ACCEPTED:
@@ -525,7 +512,7 @@ def internal_invitation_revoke(
             raise InvitationNotPending("This invitation has just been accepted.")
         if clerk_invitation_id:
             revoked.add(clerk_invitation_id)
-        outcome = _revoke_locally(row, actor=actor, revoked=revoked, now=now, request=request)
+        outcome = _revoke_locally(row, actor=actor, revoked=revoked, now=now)
         if isinstance(outcome, InternalInvitation):
             row = outcome
             break
@@ -537,7 +524,7 @@ def internal_invitation_revoke(
 
 
 def _revoke_locally(
-    row: InternalInvitation, *, actor: User, revoked: set[str], now: datetime, request: HttpRequest | None
+    row: InternalInvitation, *, actor: User, revoked: set[str], now: datetime
 ) -> InternalInvitation | str:
     """The local half of ``internal_invitation_revoke``, under the row lock: the revoked row, or the Clerk id of a
     link made since we looked (a resend that finished meanwhile), to be revoked in Clerk first."""
@@ -563,7 +550,6 @@ def _revoke_locally(
                 target_type=AUDIT_INVITATION,
                 target_id=row.pk,
                 details=_invitation_details(row),
-                request=request,
             )
     return row
 
@@ -706,20 +692,20 @@ def _staff_user(user: User) -> User:
     return user
 
 
-def _with_audit(action: str, *, actor: User, user: User, request: Any, check: Any) -> None:
+def _with_audit(action: str, *, actor: User, user: User, check: Any) -> None:
     try:
         check()
     except (PermissionDenied, LastSuperAdmin) as exc:
-        _denied(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, exc=exc, request=request)
+        _denied(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, exc=exc)
         raise
 
 
-def _done_on_user(action: str, *, user: User, actor: User, request: HttpRequest | None) -> None:
-    audit(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, details=_user_details(user), request=request)
+def _done_on_user(action: str, *, user: User, actor: User) -> None:
+    audit(action, actor=actor, target_type=AUDIT_USER, target_id=user.pk, details=_user_details(user))
     _log(action, user.pk, actor)
 
 
-def staff_user_deactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_user_deactivate(*, user: User, actor: User) -> User:
     """Ban in Clerk (signed out everywhere, cannot sign in) and mirror ``disabled_at``. Idempotent."""
     user = _staff_user(User.objects.get(pk=user.pk))
 
@@ -727,25 +713,24 @@ def staff_user_deactivate(*, user: User, actor: User, request: HttpRequest | Non
         _check_user_action(actor=actor, user=user)
         _require_not_last_super_admin(user)
 
-    _with_audit("staff_user.deactivated", actor=actor, user=user, request=request, check=check)
-    with _super_admins_locked(user, action="staff_user.deactivated", actor=actor, request=request):
+    _with_audit("staff_user.deactivated", actor=actor, user=user, check=check)
+    with _super_admins_locked(user, action="staff_user.deactivated", actor=actor):
         banned = clerk.ban_user(user.clerk_user_id)
         user = user_upsert_from_clerk(clerk_user=banned)
         if user.disabled_at is None:  # an older Clerk timestamp than stored: mirror the ban regardless
             User.objects.filter(pk=user.pk).update(disabled_at=timezone.now())
             user.refresh_from_db()
-    _done_on_user("staff_user.deactivated", user=user, actor=actor, request=request)
+    _done_on_user("staff_user.deactivated", user=user, actor=actor)
     return user
 
 
-def staff_user_reactivate(*, user: User, actor: User, request: HttpRequest | None = None) -> User:
+def staff_user_reactivate(*, user: User, actor: User) -> User:
     """Unban in Clerk and clear ``disabled_at``. Idempotent."""
     user = _staff_user(User.objects.get(pk=user.pk))
     _with_audit(
         "staff_user.reactivated",
         actor=actor,
         user=user,
-        request=request,
         check=lambda: _check_user_action(actor=actor, user=user),
     )
     unbanned = clerk.unban_user(user.clerk_user_id)
@@ -753,11 +738,11 @@ def staff_user_reactivate(*, user: User, actor: User, request: HttpRequest | Non
     if user.disabled_at is not None:
         User.objects.filter(pk=user.pk).update(disabled_at=None)
         user.refresh_from_db()
-    _done_on_user("staff_user.reactivated", user=user, actor=actor, request=request)
+    _done_on_user("staff_user.reactivated", user=user, actor=actor)
     return user
 
 
-def staff_user_remove(*, user: User, actor: User, request: HttpRequest | None = None) -> None:
+def staff_user_remove(*, user: User, actor: User) -> None:
     """Delete the Clerk user and the local one; audit events keep their snapshots. Gone in Clerk counts as done."""
     user = _staff_user(User.objects.get(pk=user.pk))
 
@@ -765,20 +750,18 @@ def staff_user_remove(*, user: User, actor: User, request: HttpRequest | None = 
         _check_user_action(actor=actor, user=user, permission=Permission.INTERNAL_USERS_DELETE)
         _require_not_last_super_admin(user)
 
-    _with_audit("staff_user.removed", actor=actor, user=user, request=request, check=check)
+    _with_audit("staff_user.removed", actor=actor, user=user, check=check)
     details = _user_details(user, name=user.full_name)
     user_pk = user.pk
-    with _super_admins_locked(user, action="staff_user.removed", actor=actor, request=request):
+    with _super_admins_locked(user, action="staff_user.removed", actor=actor):
         with contextlib.suppress(clerk.ClerkNotFound):
             clerk.delete_user(user.clerk_user_id)
         User.objects.filter(pk=user_pk).delete()
-    audit(
-        "staff_user.removed", actor=actor, target_type=AUDIT_USER, target_id=user_pk, details=details, request=request
-    )
+    audit("staff_user.removed", actor=actor, target_type=AUDIT_USER, target_id=user_pk, details=details)
     _log("staff_user.removed", user_pk, actor)
 
 
-def _close_pending_invitations(email: str, *, actor: User, request: HttpRequest | None) -> None:
+def _close_pending_invitations(email: str, *, actor: User) -> None:
     """The person has a staff role now: their pending staff invitations are revoked (in Clerk too)."""
     for row in InternalInvitation.objects.filter(email=email, status=InternalInvitationStatus.PENDING):
         if row.clerk_invitation_id:
@@ -798,11 +781,10 @@ def _close_pending_invitations(email: str, *, actor: User, request: HttpRequest 
                 target_type=AUDIT_INVITATION,
                 target_id=row.pk,
                 details=_invitation_details(row, reason="role granted to the existing account"),
-                request=request,
             )
 
 
-def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest | None = None) -> User:
+def staff_role_grant(*, email: str, role: str, actor: User) -> User:
     """Give an existing account a staff role (or change a staff member's role): Clerk metadata, then our row.
 
     For people who already have an account, whom Clerk will not invite (``already_a_user``). Nobody changes their
@@ -815,9 +797,7 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
     try:
         _require_super_admin_for(actor, wanted)
     except SuperAdminOnly as exc:
-        _denied(
-            "staff_user.role_granted", actor=actor, target_type=AUDIT_USER, target_id=address, exc=exc, request=request
-        )
+        _denied("staff_user.role_granted", actor=actor, target_type=AUDIT_USER, target_id=address, exc=exc)
         raise
     local = User.objects.filter(email__lower=address.lower()).first()
     if local is not None:
@@ -827,7 +807,7 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
             if wanted != Role.SUPER_ADMIN:
                 _require_not_last_super_admin(local)
 
-        _with_audit("staff_user.role_granted", actor=actor, user=local, request=request, check=check)
+        _with_audit("staff_user.role_granted", actor=actor, user=local, check=check)
         if local.is_internal and local.role == wanted:
             return local
     clerk_user = clerk.get_user(local.clerk_user_id) if local is not None else _clerk_user_for(address)
@@ -835,13 +815,13 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
         raise NotFound(f"No account uses {address}. Invite them instead.", code="no_account", extra={"email": address})
     demoting = local is not None and wanted != Role.SUPER_ADMIN
     with (
-        _super_admins_locked(local, action="staff_user.role_granted", actor=actor, request=request)
+        _super_admins_locked(local, action="staff_user.role_granted", actor=actor)
         if local is not None and demoting
         else contextlib.nullcontext()
     ):
         updated = clerk.update_user_metadata(clerk_user.id, public_metadata=_metadata(wanted))
         user = user_upsert_from_clerk(clerk_user=updated, trust_role=True)
-    _close_pending_invitations(address, actor=actor, request=request)
+    _close_pending_invitations(address, actor=actor)
     previous = local.role if local is not None else Role.MEMBER
     audit(
         "staff_user.role_granted",
@@ -849,7 +829,6 @@ def staff_role_grant(*, email: str, role: str, actor: User, request: HttpRequest
         target_type=AUDIT_USER,
         target_id=user.pk,
         details=_user_details(user, previous_role=previous),
-        request=request,
     )
     _log("staff_user.role_granted", user.pk, actor, result=f"{previous} → {user.role}")
     return user

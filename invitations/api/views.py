@@ -208,7 +208,6 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
             inviter=self.user,
             emails=emails,
             role=payload.validated_data["role"],
-            request=request._request,
         )
         body = {"results": results, "summary": summarize(results)}
         return Response(InviteResponseSerializer(body).data)
@@ -217,12 +216,12 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, WorkspaceScopedViewSet):
     @per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        invitation = services.invitation_resend(invitation=invitation, actor=self.user, request=request._request)
+        invitation = services.invitation_resend(invitation=invitation, actor=self.user)
         return Response(InvitationSerializer(invitation).data)
 
     @action(detail=True, methods=["post"])
     @per_user("invitations.api.revoke", ratelimits.REVOKE_RATE_SETTING)
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        invitation = services.invitation_revoke(invitation=invitation, actor=self.user, request=request._request)
+        invitation = services.invitation_revoke(invitation=invitation, actor=self.user)
         return Response(InvitationSerializer(invitation).data)

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk
@@ -252,7 +251,6 @@ def invitations_create(
     inviter: User,
     emails: Sequence[str],
     role: str,
-    request: HttpRequest | None = None,
 ) -> list[InviteResult]:
     """Invite 1..100 addresses to ``workspace`` with one role; one ``InviteResult`` per distinct address, in order.
 
@@ -271,9 +269,7 @@ def invitations_create(
     # Invalid addresses never reach Clerk, so they are not reserved; the rest are, before any row is written.
     reservation = reserve_invite(emails=len(valid), workspace_id=workspace.pk, user_id=inviter.pk)
     with spending(reservation):
-        results = _invite(
-            workspace=workspace, inviter=inviter, folded=folded, valid=valid, role=workspace_role, request=request
-        )
+        results = _invite(workspace=workspace, inviter=inviter, folded=folded, valid=valid, role=workspace_role)
         reservation.unused(sum(1 for result in results if result.result in _UNSENT_RESULTS))
     return results
 
@@ -285,7 +281,6 @@ def _invite(
     folded: list[tuple[str, str, bool]],
     valid: list[str],
     role: WorkspaceRole,
-    request: HttpRequest | None,
 ) -> list[InviteResult]:
     """The invite itself, inside the reservation (``invitations_create``)."""
     workspace_role = role
@@ -316,7 +311,7 @@ def _invite(
             row = prepared.new_rows[email]
             results.append(_result_for(email, report.applied[row.pk]))
 
-    _record_invite(workspace=workspace, inviter=inviter, role=workspace_role, results=results, request=request)
+    _record_invite(workspace=workspace, inviter=inviter, role=workspace_role, results=results)
     _after_apply(report)
     _raise_if_clerk_answered_nothing(report)
     return results
@@ -328,7 +323,6 @@ def _record_invite(
     inviter: User,
     role: WorkspaceRole,
     results: list[InviteResult],
-    request: HttpRequest | None,
 ) -> None:
     events = []
     for result in results:
@@ -352,7 +346,6 @@ def _record_invite(
                 target_id=row.pk if row is not None and row.pk else "",
                 details=details,
                 outcome=outcome,
-                request=request,
             )
         )
     audit_many(events)

@@ -10,7 +10,6 @@ import math
 from datetime import datetime
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk
@@ -57,9 +56,7 @@ def _not_pending(row: WorkspaceInvitation) -> InvitationNotPending:
     )
 
 
-def invitation_resend(
-    *, invitation: WorkspaceInvitation, actor: User, request: HttpRequest | None = None
-) -> WorkspaceInvitation:
+def invitation_resend(*, invitation: WorkspaceInvitation, actor: User) -> WorkspaceInvitation:
     """Revoke the current Clerk invitation and create a new one (new link, new expiry); the local id stays.
 
     Only an open invitation (``invitation_not_pending`` otherwise). Clerk's 429 → the row stays queued and is sent
@@ -98,9 +95,7 @@ def invitation_resend(
         row.save(update_fields=["status", "clerk_invitation_id", "retry_at", "expires_at", "updated_at"])
 
     with spending(reservation):
-        return _resend_in_clerk(
-            row, actor=actor, old_clerk_id=old_clerk_id, previous=previous, check_first=check_first, request=request
-        )
+        return _resend_in_clerk(row, actor=actor, old_clerk_id=old_clerk_id, previous=previous, check_first=check_first)
 
 
 def _resend_in_clerk(
@@ -110,7 +105,6 @@ def _resend_in_clerk(
     old_clerk_id: str | None,
     previous: tuple[str, datetime | None, datetime],
     check_first: bool,
-    request: HttpRequest | None,
 ) -> WorkspaceInvitation:
     """The Clerk half of ``invitation_resend``, on the row it claimed: revoke the old link, create the new one."""
     workspace = row.workspace
@@ -128,7 +122,7 @@ def _resend_in_clerk(
     current = WorkspaceInvitation.objects.select_related("workspace").get(pk=row.pk)
     if current.status != InvitationStatus.QUEUED or current.clerk_invitation_id is not None:
         # Revoked (or accepted) while the old link was being revoked: that change won; no new link is made.
-        _audit_resend_lost(current, actor=actor, old_clerk_id=old_clerk_id, request=request)
+        _audit_resend_lost(current, actor=actor, old_clerk_id=old_clerk_id)
         raise _not_pending(current)
 
     entry = _Entry(
@@ -148,7 +142,7 @@ def _resend_in_clerk(
     if not applied.changed and result.status != InvitationStatus.PENDING:
         # Revoked (by an admin or in Clerk) or accepted while Clerk was asked: the resend lost. A link Clerk made
         # meanwhile is revoked again by `_after_apply`; the caller hears `invitation_not_pending`, never a 200.
-        _audit_resend_lost(result, actor=actor, old_clerk_id=old_clerk_id, request=request)
+        _audit_resend_lost(result, actor=actor, old_clerk_id=old_clerk_id)
         _after_apply(report)
         raise _not_pending(result)
     ok = outcome.kind in ("created", "adopted")
@@ -161,7 +155,6 @@ def _resend_in_clerk(
         details=_invitation_details(
             result, result=outcome.kind, code=outcome.code, previous_clerk_invitation_id=old_clerk_id or ""
         ),
-        request=request,
     )
     logger.info(
         "workspace %s: invitation %s resent by user %s (request %s): %s",
@@ -189,9 +182,7 @@ def _resend_in_clerk(
     raise clerk.ClerkRejected(outcome.message or None, clerk_code=outcome.code)
 
 
-def _audit_resend_lost(
-    row: WorkspaceInvitation, *, actor: User, old_clerk_id: str | None, request: HttpRequest | None
-) -> None:
+def _audit_resend_lost(row: WorkspaceInvitation, *, actor: User, old_clerk_id: str | None) -> None:
     audit(
         "workspace_invitation.resent",
         actor=actor,
@@ -201,7 +192,6 @@ def _audit_resend_lost(
         details=_invitation_details(
             row, result="not_pending", code=InvitationNotPending.code, previous_clerk_invitation_id=old_clerk_id or ""
         ),
-        request=request,
     )
 
 
@@ -245,9 +235,7 @@ def _revoke_in_clerk(workspace: Workspace, clerk_invitation_id: str, *, requesti
     return InvitationStatus.REVOKED
 
 
-def invitation_revoke(
-    *, invitation: WorkspaceInvitation, actor: User, request: HttpRequest | None = None
-) -> WorkspaceInvitation:
+def invitation_revoke(*, invitation: WorkspaceInvitation, actor: User) -> WorkspaceInvitation:
     """Revoke in Clerk (as the actor when they are an organization admin) and locally. Idempotent: an already
     revoked invitation comes back unchanged without a Clerk call; accepted/expired/failed → ``invitation_not_pending``.
 
@@ -277,7 +265,7 @@ def invitation_revoke(
             except _AcceptedInClerk as accepted:
                 raise _not_pending(_mark_accepted_from_clerk(row, accepted.invitation)) from None
             revoked.add(clerk_invitation_id)
-        outcome = _revoke_locally(row, actor=actor, revoked=revoked, request=request)
+        outcome = _revoke_locally(row, actor=actor, revoked=revoked)
         if isinstance(outcome, WorkspaceInvitation):
             row = outcome
             break
@@ -296,9 +284,7 @@ def invitation_revoke(
 
 
 @transaction.atomic
-def _revoke_locally(
-    row: WorkspaceInvitation, *, actor: User, revoked: set[str], request: HttpRequest | None
-) -> WorkspaceInvitation | str:
+def _revoke_locally(row: WorkspaceInvitation, *, actor: User, revoked: set[str]) -> WorkspaceInvitation | str:
     """The local half of ``invitation_revoke``, under the row lock: the revoked row, or the Clerk id of a link
     made since we looked (a resend that finished meanwhile), which must be revoked in Clerk first."""
     now = timezone.now()
@@ -324,6 +310,5 @@ def _revoke_locally(
         target_type=AUDIT_TARGET,
         target_id=row.pk,
         details=_invitation_details(row, result="revoked"),
-        request=request,
     )
     return row

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
@@ -85,7 +84,6 @@ def _audit_event(
     target_id: int | str,
     details: dict[str, Any],
     outcome: str = AuditEvent.Outcome.SUCCESS,
-    request: HttpRequest | None = None,
 ) -> AuditEvent:
     return audit_event(
         action,
@@ -94,7 +92,6 @@ def _audit_event(
         target_id=target_id,
         outcome=outcome,
         details=details,
-        request=request,
     )
 
 
