@@ -31,7 +31,12 @@ from __future__ import annotations
 
 from internal_users.services.acceptance import _accept_claim, invitation_accepted_from_clerk, register_role_claim
 from internal_users.services.expiry import internal_invitations_expire
-from internal_users.services.invitation_email import _record_email, email_created_from_clerk, invitation_email_send
+from internal_users.services.invitation_email import (
+    EmailSendResult,
+    _record_email,
+    email_created_from_clerk,
+    invitation_email_send,
+)
 from internal_users.services.inviting import internal_invite
 from internal_users.services.resend_revoke import (
     RESENDABLE,
@@ -64,6 +69,7 @@ __all__ = [
     "MAX_EMAIL_LENGTH",
     "RESENDABLE",
     "REVOKE_ATTEMPTS",
+    "EmailSendResult",
     "_accept_claim",
     "_check_invitation_action",
     "_record_email",

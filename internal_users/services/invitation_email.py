@@ -5,6 +5,7 @@ stored), the result recorded on the invitation; and Clerk's ``email.created`` fo
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
@@ -22,7 +23,16 @@ from internal_users.services.shared import AUDIT_INVITATION, email_link
 logger = logging.getLogger(__name__)
 
 
-def invitation_email_send(*, invitation_id: int, send_number: int) -> str:
+class EmailSendResult(StrEnum):
+    """What ``invitation_email_send`` did (the task returns it)."""
+
+    SENT = "sent"
+    STALE = "stale"  # resent, revoked or accepted since: a newer send, or nobody, needs it
+    GONE = "gone"  # Clerk has no pending invitation with that id
+    FAILED = "failed"  # recorded on the invitation
+
+
+def invitation_email_send(*, invitation_id: int, send_number: int) -> EmailSendResult:
     """Send the branded email for send number ``send_number`` of an invitation (the task calls this).
 
     Reads the ticket url from Clerk (it is never stored here). Returns what happened: "sent", "stale" (resent,
@@ -31,18 +41,18 @@ def invitation_email_send(*, invitation_id: int, send_number: int) -> str:
     """
     row = InternalInvitation.objects.filter(pk=invitation_id).first()
     if row is None or row.send_count != send_number or not row.is_pending or not row.clerk_invitation_id:
-        return "stale"
+        return EmailSendResult.STALE
     try:
         found = clerk.list_invitations(status="pending", query=row.email, limit=10)
     except clerk.ClerkError as exc:
         _record_email(row, status=EmailDelivery.FAILED, error=f"{exc.code}: could not read the link from Clerk")
-        return "failed"
+        return EmailSendResult.FAILED
     invitation = next((item for item in found if item.id == row.clerk_invitation_id and item.url), None)
     if invitation is None:
         _record_email(
             row, status=EmailDelivery.FAILED, error="clerk_invitation_missing: Clerk has no pending invitation"
         )
-        return "gone"
+        return EmailSendResult.GONE
     try:
         emails.send_internal_invite_email(
             email=row.email,
@@ -54,9 +64,9 @@ def invitation_email_send(*, invitation_id: int, send_number: int) -> str:
     except Exception as exc:
         logger.warning("staff invitation %s: email failed: %s", row.pk, type(exc).__name__)
         _record_email(row, status=EmailDelivery.FAILED, error=f"{type(exc).__name__}: {exc}")
-        return "failed"
+        return EmailSendResult.FAILED
     _record_email(row, status=EmailDelivery.SENT, error="")
-    return "sent"
+    return EmailSendResult.SENT
 
 
 def _record_email(row: InternalInvitation, *, status: str, error: str) -> None:

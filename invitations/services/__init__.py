@@ -49,17 +49,11 @@ from __future__ import annotations
 
 from invitations.services.applying import schedule_queued_send
 from invitations.services.creating import (
-    ALREADY_INVITED,
-    ALREADY_MEMBER,
-    FAILED,
-    INVALID_EMAIL,
-    INVITED,
     MAX_EMAIL_LENGTH,
     MAX_EMAILS,
     MAX_RAW_EMAILS,
-    QUEUED,
-    REVOKED,
     InviteResult,
+    InviteResultKind,
     _is_valid_email,
     _normalize,
     invitations_create,
@@ -75,7 +69,7 @@ from invitations.services.from_clerk import (
 )
 from invitations.services.queue import SEND_QUEUED_BATCH, invitations_send_queued, next_queued_retry_at
 from invitations.services.resend_revoke import invitation_resend, invitation_revoke
-from invitations.services.sending import CLERK_CONCURRENCY
+from invitations.services.sending import CLERK_CONCURRENCY, OutcomeKind
 from invitations.services.shared import (
     AUDIT_TARGET,
     REASON_NO_RESPONSE,
@@ -89,24 +83,19 @@ from invitations.services.shared import (
 )
 
 __all__ = [
-    "ALREADY_INVITED",
-    "ALREADY_MEMBER",
     "AUDIT_TARGET",
     "CLERK_CONCURRENCY",
-    "FAILED",
-    "INVALID_EMAIL",
-    "INVITED",
     "MAX_EMAILS",
     "MAX_EMAIL_LENGTH",
     "MAX_RAW_EMAILS",
-    "QUEUED",
     "REASON_NO_RESPONSE",
     "REASON_RATE_LIMITED",
     "REASON_UNAVAILABLE",
-    "REVOKED",
     "SEND_LEASE",
     "SEND_QUEUED_BATCH",
     "InviteResult",
+    "InviteResultKind",
+    "OutcomeKind",
     "_invitation_details",
     "_is_org_admin",
     "_is_valid_email",

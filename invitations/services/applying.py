@@ -17,7 +17,7 @@ from accounts.clerk_types import clerk_time
 from accounts.roles import WORKSPACE_ROLE_FROM_CLERK, WorkspaceRole
 from core.jobs import task_named
 from invitations.models import InvitationStatus, WorkspaceInvitation
-from invitations.services.sending import _Outcome
+from invitations.services.sending import OutcomeKind, _Outcome
 from invitations.services.shared import (
     REASON_NO_RESPONSE,
     REASON_RATE_LIMITED,
@@ -82,7 +82,7 @@ def _apply_outcomes(outcomes: dict[int, _Outcome], *, mode: ApplyMode, now: date
             if row is None or row.status != InvitationStatus.QUEUED:
                 # Gone, or a webhook/admin moved it meanwhile: theirs is the newer truth. An invitation we just
                 # created for a row revoked or expired meanwhile would be a live link nobody tracks: revoke it.
-                if clerk_invitation is not None and outcome.kind == "created":
+                if clerk_invitation is not None and outcome.kind == OutcomeKind.CREATED:
                     if row is None or row.status in (
                         InvitationStatus.REVOKED,
                         InvitationStatus.EXPIRED,
@@ -96,34 +96,34 @@ def _apply_outcomes(outcomes: dict[int, _Outcome], *, mode: ApplyMode, now: date
                 report.applied[pk] = _Applied(row=row, outcome=outcome, changed=False)
                 continue
             row.updated_at = now
-            if outcome.kind in ("created", "adopted") and clerk_invitation is not None:
+            if outcome.kind in (OutcomeKind.CREATED, OutcomeKind.ADOPTED) and clerk_invitation is not None:
                 row.status = InvitationStatus.PENDING
                 row.clerk_invitation_id = clerk_invitation.id
                 row.role = WORKSPACE_ROLE_FROM_CLERK.get(clerk_invitation.role, WorkspaceRole(row.role))
                 row.expires_at = clerk_time(clerk_invitation.expires_at) or _expiry(now)
                 row.retry_at = None
                 row.failure_reason = ""
-                if outcome.kind == "created":
+                if outcome.kind == OutcomeKind.CREATED:
                     row.last_sent_at = now
                     row.send_count += 1
                 else:
                     row.last_sent_at = clerk_time(clerk_invitation.created_at) or now
-            elif outcome.kind == "rate_limited":
+            elif outcome.kind == OutcomeKind.RATE_LIMITED:
                 row.retry_at = now + timedelta(seconds=max(1, outcome.retry_after))
                 row.failure_reason = _reason(REASON_RATE_LIMITED, f"Clerk asked us to wait {outcome.retry_after} s")
                 if report.next_retry_at is None or row.retry_at < report.next_retry_at:
                     report.next_retry_at = row.retry_at
-            elif outcome.kind == "no_response":
+            elif outcome.kind == OutcomeKind.NO_RESPONSE:
                 row.retry_at = now + _retry_backoff(row, now)
                 row.failure_reason = _reason(REASON_NO_RESPONSE, "Clerk did not answer; checked before re-sending")
-            elif outcome.kind == "unavailable" and mode == "create":
+            elif outcome.kind == OutcomeKind.UNAVAILABLE and mode == "create":
                 to_delete.append(pk)
                 report.applied[pk] = _Applied(row=None, outcome=outcome)
                 continue
-            elif outcome.kind == "unavailable":
+            elif outcome.kind == OutcomeKind.UNAVAILABLE:
                 row.retry_at = now + _retry_backoff(row, now)
                 row.failure_reason = _reason(REASON_UNAVAILABLE, f"{outcome.code}: {outcome.message}")
-            elif outcome.kind == "member" and mode == "create":
+            elif outcome.kind == OutcomeKind.MEMBER and mode == "create":
                 to_delete.append(pk)
                 report.applied[pk] = _Applied(row=None, outcome=outcome)
                 continue

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -29,7 +30,7 @@ from invitations.errors import NoEmails, TooManyEmails
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 from invitations.services.applying import _after_apply, _Applied, _apply_outcomes, _ApplyReport
 from invitations.services.expiry import _expire
-from invitations.services.sending import _Entry, _Outcome, _send_to_clerk
+from invitations.services.sending import OutcomeKind, _Entry, _Outcome, _send_to_clerk
 from invitations.services.shared import (
     REASON_UNAVAILABLE,
     SEND_LEASE,
@@ -48,18 +49,23 @@ MAX_EMAILS = 100
 MAX_RAW_EMAILS = 1000
 MAX_EMAIL_LENGTH = 320
 
-# Results of invitations_create (InviteResult.result).
-INVITED = "invited"
-ALREADY_MEMBER = "already_member"
-ALREADY_INVITED = "already_invited"
-INVALID_EMAIL = "invalid_email"
+
+class InviteResultKind(StrEnum):
+    """``InviteResult.result`` of ``invitations_create``: what each address is when the request ends."""
+
+    INVITED = "invited"
+    ALREADY_MEMBER = "already_member"
+    ALREADY_INVITED = "already_invited"
+    INVALID_EMAIL = "invalid_email"
+    QUEUED = "queued"  # Clerk pushed back (429) or did not answer: sent automatically later
+    FAILED = "failed"
+    # Revoked (by an admin or in Clerk) while Clerk was being asked: whatever Clerk answered no longer applies.
+    REVOKED = "revoked"
+
+
 # Valid addresses that never reached Clerk as a new invitation: their reserved unit is given back. Queued ones stay
 # counted: Clerk already pushed back, and the background sender will spend them.
-_UNSENT_RESULTS = frozenset({ALREADY_MEMBER, ALREADY_INVITED})
-QUEUED = "queued"
-FAILED = "failed"
-# Revoked (by an admin or in Clerk) while Clerk was being asked: whatever Clerk answered no longer applies.
-REVOKED = "revoked"
+_UNSENT_RESULTS = frozenset({InviteResultKind.ALREADY_MEMBER, InviteResultKind.ALREADY_INVITED})
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -67,7 +73,7 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 @dataclass(frozen=True)
 class InviteResult:
     email: str  # normalized (lowercased, stripped); the raw text for invalid_email
-    result: str  # "invited" | "already_member" | "already_invited" | "invalid_email" | "queued" | "failed" | "revoked"
+    result: str  # an InviteResultKind (a checked list in invitations.bulk also reports invite_check's results)
     message: str  # a sentence for the UI
     invitation: WorkspaceInvitation | None = None
     code: str = ""  # Clerk's error code for "failed"
@@ -92,14 +98,14 @@ def _is_valid_email(email: str) -> bool:
 
 
 _MESSAGES = {
-    INVITED: "Invitation sent.",
-    ALREADY_MEMBER: "Already a member of this workspace.",
-    INVALID_EMAIL: "Not a valid email address.",
+    InviteResultKind.INVITED: "Invitation sent.",
+    InviteResultKind.ALREADY_MEMBER: "Already a member of this workspace.",
+    InviteResultKind.INVALID_EMAIL: "Not a valid email address.",
 }
 
 
 def _queued_message(outcome: _Outcome) -> str:
-    if outcome.kind == "rate_limited":
+    if outcome.kind == OutcomeKind.RATE_LIMITED:
         minutes = max(1, round(outcome.retry_after / 60))
         return f"Clerk's rate limit was reached: the invitation will be sent automatically in about {minutes} min."
     return "Clerk did not answer in time: the invitation will be checked and sent automatically."
@@ -114,31 +120,39 @@ def _already_invited_message(row: WorkspaceInvitation) -> str:
 def _moved_result(email: str, row: WorkspaceInvitation) -> InviteResult:
     """The row moved while Clerk was asked (``_Applied.changed`` is False): its new state is the result."""
     if row.status == InvitationStatus.REVOKED:
-        return InviteResult(email, REVOKED, "Revoked while it was being sent: the invitation link does not work.", row)
+        return InviteResult(
+            email, InviteResultKind.REVOKED, "Revoked while it was being sent: the invitation link does not work.", row
+        )
     if row.status == InvitationStatus.ACCEPTED:
-        return InviteResult(email, ALREADY_MEMBER, "Joined the workspace while the invitation was being sent.", row)
+        return InviteResult(
+            email, InviteResultKind.ALREADY_MEMBER, "Joined the workspace while the invitation was being sent.", row
+        )
     if row.status == InvitationStatus.PENDING:
-        return InviteResult(email, INVITED, _MESSAGES[INVITED], row)
-    return InviteResult(email, FAILED, f"The invitation became {row.status} while it was being sent.", row, row.status)
+        return InviteResult(email, InviteResultKind.INVITED, _MESSAGES[InviteResultKind.INVITED], row)
+    return InviteResult(
+        email, InviteResultKind.FAILED, f"The invitation became {row.status} while it was being sent.", row, row.status
+    )
 
 
 def _result_for(email: str, applied: _Applied) -> InviteResult:
     outcome, row = applied.outcome, applied.row
     if not applied.changed and row is not None:
         return _moved_result(email, row)
-    if outcome.kind == "created":
-        return InviteResult(email, INVITED, _MESSAGES[INVITED], row)
-    if outcome.kind == "adopted":
-        return InviteResult(email, ALREADY_INVITED, "Already invited: Clerk had a pending invitation.", row)
-    if outcome.kind == "member":
-        return InviteResult(email, ALREADY_MEMBER, _MESSAGES[ALREADY_MEMBER], row)
-    if outcome.kind in ("rate_limited", "no_response"):
-        return InviteResult(email, QUEUED, _queued_message(outcome), row)
-    if outcome.kind == "unavailable":
+    if outcome.kind == OutcomeKind.CREATED:
+        return InviteResult(email, InviteResultKind.INVITED, _MESSAGES[InviteResultKind.INVITED], row)
+    if outcome.kind == OutcomeKind.ADOPTED:
+        return InviteResult(
+            email, InviteResultKind.ALREADY_INVITED, "Already invited: Clerk had a pending invitation.", row
+        )
+    if outcome.kind == OutcomeKind.MEMBER:
+        return InviteResult(email, InviteResultKind.ALREADY_MEMBER, _MESSAGES[InviteResultKind.ALREADY_MEMBER], row)
+    if outcome.kind in (OutcomeKind.RATE_LIMITED, OutcomeKind.NO_RESPONSE):
+        return InviteResult(email, InviteResultKind.QUEUED, _queued_message(outcome), row)
+    if outcome.kind == OutcomeKind.UNAVAILABLE:
         code = outcome.code or REASON_UNAVAILABLE
-        return InviteResult(email, FAILED, "Clerk is unavailable: try again in a moment.", row, code)
+        return InviteResult(email, InviteResultKind.FAILED, "Clerk is unavailable: try again in a moment.", row, code)
     message = f"Clerk refused this invitation: {outcome.message}" if outcome.message else "Clerk refused it."
-    return InviteResult(email, FAILED, message, row, outcome.code)
+    return InviteResult(email, InviteResultKind.FAILED, message, row, outcome.code)
 
 
 @dataclass(frozen=True)
@@ -301,12 +315,14 @@ def _invite(
     results: list[InviteResult] = []
     for email, raw, is_valid in folded:
         if not is_valid:
-            results.append(InviteResult(raw, INVALID_EMAIL, _MESSAGES[INVALID_EMAIL]))
+            results.append(InviteResult(raw, InviteResultKind.INVALID_EMAIL, _MESSAGES[InviteResultKind.INVALID_EMAIL]))
         elif email in prepared.members:
-            results.append(InviteResult(email, ALREADY_MEMBER, _MESSAGES[ALREADY_MEMBER]))
+            results.append(
+                InviteResult(email, InviteResultKind.ALREADY_MEMBER, _MESSAGES[InviteResultKind.ALREADY_MEMBER])
+            )
         elif email in prepared.open_rows:
             row = prepared.open_rows[email]
-            results.append(InviteResult(email, ALREADY_INVITED, _already_invited_message(row), row))
+            results.append(InviteResult(email, InviteResultKind.ALREADY_INVITED, _already_invited_message(row), row))
         else:
             row = prepared.new_rows[email]
             results.append(_result_for(email, report.applied[row.pk]))
@@ -338,7 +354,11 @@ def _record_invite(
             details["code"] = result.code
         if row is not None and row.clerk_invitation_id:
             details["clerk_invitation_id"] = row.clerk_invitation_id
-        outcome = AuditEvent.Outcome.FAILED if result.result in (FAILED, INVALID_EMAIL) else AuditEvent.Outcome.SUCCESS
+        outcome = (
+            AuditEvent.Outcome.FAILED
+            if result.result in (InviteResultKind.FAILED, InviteResultKind.INVALID_EMAIL)
+            else AuditEvent.Outcome.SUCCESS
+        )
         events.append(
             _audit_event(
                 "workspace_invitation.invite",
@@ -366,9 +386,11 @@ def _record_invite(
 def _raise_if_clerk_answered_nothing(report: _ApplyReport) -> None:
     """Every address that went to Clerk failed for lack of Clerk: the request failed; say so with Clerk's error."""
     outcomes = [applied.outcome for applied in report.applied.values()]
-    if not outcomes or any(outcome.kind not in ("unavailable", "no_response") for outcome in outcomes):
+    if not outcomes or any(
+        outcome.kind not in (OutcomeKind.UNAVAILABLE, OutcomeKind.NO_RESPONSE) for outcome in outcomes
+    ):
         return
-    if all(outcome.kind == "no_response" for outcome in outcomes):
+    if all(outcome.kind == OutcomeKind.NO_RESPONSE for outcome in outcomes):
         raise clerk.ClerkUnavailable(
             "Clerk did not answer in time. The invitations are kept and will be checked and sent automatically."
         )

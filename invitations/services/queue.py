@@ -18,7 +18,7 @@ from core.audit import audit_many
 from core.models import AuditEvent
 from invitations.models import InvitationStatus, WorkspaceInvitation
 from invitations.services.applying import _after_apply, _apply_outcomes, _ApplyReport
-from invitations.services.sending import _Entry, _send_to_clerk
+from invitations.services.sending import OutcomeKind, _Entry, _send_to_clerk
 from invitations.services.shared import REASON_NO_RESPONSE, SEND_LEASE, _audit_event, _invitation_details, _reason_code
 
 logger = logging.getLogger(__name__)
@@ -58,14 +58,16 @@ def invitations_send_queued(*, now: datetime | None = None, limit: int = SEND_QU
             if applied.row is not None
             else {"result": applied.outcome.kind},
             outcome=AuditEvent.Outcome.SUCCESS
-            if applied.outcome.kind in ("created", "adopted")
+            if applied.outcome.kind in (OutcomeKind.CREATED, OutcomeKind.ADOPTED)
             else AuditEvent.Outcome.FAILED,
         )
         for pk, applied in report.applied.items()
     ]
     audit_many(events)
     sent = sum(
-        1 for applied in report.applied.values() if applied.changed and applied.outcome.kind in ("created", "adopted")
+        1
+        for applied in report.applied.values()
+        if applied.changed and applied.outcome.kind in (OutcomeKind.CREATED, OutcomeKind.ADOPTED)
     )
     logger.info("queued invitations: %s of %s sent", sent, len(rows))
     _after_apply(report)

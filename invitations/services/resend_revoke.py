@@ -24,7 +24,7 @@ from invitations.errors import AlreadyMember, InvitationNotPending
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 from invitations.services.applying import _after_apply, _apply_outcomes
 from invitations.services.from_clerk import _mark_accepted_from_clerk
-from invitations.services.sending import _Entry, _send_to_clerk
+from invitations.services.sending import OutcomeKind, _Entry, _send_to_clerk
 from invitations.services.shared import (
     AUDIT_TARGET,
     REASON_NO_RESPONSE,
@@ -145,7 +145,7 @@ def _resend_in_clerk(
         _audit_resend_lost(result, actor=actor, old_clerk_id=old_clerk_id)
         _after_apply(report)
         raise _not_pending(result)
-    ok = outcome.kind in ("created", "adopted")
+    ok = outcome.kind in (OutcomeKind.CREATED, OutcomeKind.ADOPTED)
     audit(
         "workspace_invitation.resent",
         actor=actor,
@@ -168,16 +168,16 @@ def _resend_in_clerk(
     _after_apply(report)
     if ok or not applied.changed:
         return result
-    if outcome.kind == "rate_limited":
+    if outcome.kind == OutcomeKind.RATE_LIMITED:
         raise clerk.ClerkRateLimited(
             "Clerk's rate limit was reached: the invitation will be re-sent automatically.",
             retry_after=outcome.retry_after,
         )
-    if outcome.kind == "no_response":
+    if outcome.kind == OutcomeKind.NO_RESPONSE:
         raise clerk.ClerkUnavailable("Clerk did not answer in time: the invitation will be checked and re-sent.")
-    if outcome.kind == "unavailable":
+    if outcome.kind == OutcomeKind.UNAVAILABLE:
         raise outcome.error if outcome.error is not None else clerk.ClerkUnavailable()
-    if outcome.kind == "member":
+    if outcome.kind == OutcomeKind.MEMBER:
         raise AlreadyMember(f"{row.email} is already a member of this workspace.")
     raise clerk.ClerkRejected(outcome.message or None, clerk_code=outcome.code)
 

@@ -11,7 +11,8 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 
@@ -38,7 +39,16 @@ class _Entry:
     check_first: bool = False
 
 
-OutcomeKind = Literal["created", "adopted", "member", "rejected", "rate_limited", "unavailable", "no_response"]
+class OutcomeKind(StrEnum):
+    """What Clerk said about one invitation (``_Outcome.kind``); its value is what the audit events record."""
+
+    CREATED = "created"  # sent now (or found after our own timed-out send)
+    ADOPTED = "adopted"  # Clerk already had a pending invitation for that address
+    MEMBER = "member"  # already a member of the organization in Clerk
+    REJECTED = "rejected"  # Clerk refused it (its code in ``_Outcome.code``)
+    RATE_LIMITED = "rate_limited"  # a 429: sent after Retry-After
+    UNAVAILABLE = "unavailable"  # Clerk answered 5xx: nothing was created
+    NO_RESPONSE = "no_response"  # no answer: Clerk may hold it; looked up before the next send
 
 
 @dataclass(frozen=True)
@@ -96,19 +106,22 @@ class _ChunkSender:
     def run(self) -> dict[int, _Outcome]:
         to_check = [entry for entry in self.entries if entry.check_first]
         if to_check and not self._adopt_pending(to_check):
-            self._set(self._open(to_check), _Outcome("no_response", code=REASON_NO_RESPONSE))
+            self._set(self._open(to_check), _Outcome(OutcomeKind.NO_RESPONSE, code=REASON_NO_RESPONSE))
         stack = [self.entries]
         while stack:
             batch = self._open(stack.pop())
             if batch:
                 stack.extend(self._send(batch))
-        missing = _Outcome("no_response", code=REASON_NO_RESPONSE)
+        missing = _Outcome(OutcomeKind.NO_RESPONSE, code=REASON_NO_RESPONSE)
         return {entry.invitation_id: self.outcomes.get(entry.email, missing) for entry in self.entries}
 
     def _send(self, batch: list[_Entry]) -> list[list[_Entry]]:
         """Send ``batch``; return the sub-batches still to send."""
         if self.gate.tripped:
-            self._set(batch, _Outcome("rate_limited", code=REASON_RATE_LIMITED, retry_after=self.gate.retry_after or 0))
+            self._set(
+                batch,
+                _Outcome(OutcomeKind.RATE_LIMITED, code=REASON_RATE_LIMITED, retry_after=self.gate.retry_after or 0),
+            )
             return []
         try:
             created = clerk.bulk_create_organization_invitations(
@@ -116,39 +129,40 @@ class _ChunkSender:
             )
         except clerk.ClerkRateLimited as exc:
             self.gate.trip(exc.retry_after)
-            self._set(batch, _Outcome("rate_limited", code=REASON_RATE_LIMITED, retry_after=exc.retry_after))
+            self._set(batch, _Outcome(OutcomeKind.RATE_LIMITED, code=REASON_RATE_LIMITED, retry_after=exc.retry_after))
             return []
         except clerk.ClerkUnavailable as exc:
             return self._unavailable(batch, exc)
         except clerk.ClerkRejected as exc:
             return self._isolate(batch, exc)
         except clerk.ClerkError as exc:  # not found (organization gone), our key refused: nothing was created
-            self._set(batch, _Outcome("unavailable", code=exc.code, message=exc.message, error=exc))
+            self._set(batch, _Outcome(OutcomeKind.UNAVAILABLE, code=exc.code, message=exc.message, error=exc))
             return []
         by_email = {invitation.email: invitation for invitation in created}
         for entry in batch:
             found = by_email.get(entry.email)
             self.outcomes[entry.email] = (
-                _Outcome("created", invitation=found)
+                _Outcome(OutcomeKind.CREATED, invitation=found)
                 if found is not None
-                else _Outcome("no_response", code=REASON_NO_RESPONSE)
+                else _Outcome(OutcomeKind.NO_RESPONSE, code=REASON_NO_RESPONSE)
             )
         return []
 
     def _unavailable(self, batch: list[_Entry], exc: clerk.ClerkUnavailable) -> list[list[_Entry]]:
         if exc.status is not None:
             # Clerk answered (5xx): its bulk call is all-or-nothing, so nothing was created.
-            self._set(batch, _Outcome("unavailable", code=exc.code, message=exc.message, error=exc))
+            self._set(batch, _Outcome(OutcomeKind.UNAVAILABLE, code=exc.code, message=exc.message, error=exc))
             return []
         # No answer (timeout, connection lost): Clerk may have created them. Read before re-sending, once.
         self.maybe_sent.update(entry.email for entry in batch)
         if self.reread_after_timeout:
-            self._set(batch, _Outcome("no_response", code=REASON_NO_RESPONSE, message=exc.message, error=exc))
+            self._set(batch, _Outcome(OutcomeKind.NO_RESPONSE, code=REASON_NO_RESPONSE, message=exc.message, error=exc))
             return []
         self.reread_after_timeout = True
         if not self._adopt_pending(batch):
             self._set(
-                self._open(batch), _Outcome("no_response", code=REASON_NO_RESPONSE, message=exc.message, error=exc)
+                self._open(batch),
+                _Outcome(OutcomeKind.NO_RESPONSE, code=REASON_NO_RESPONSE, message=exc.message, error=exc),
             )
             return []
         return [batch]
@@ -162,7 +176,9 @@ class _ChunkSender:
             return [batch]
         if code == "organization_invitation_not_unique":
             if not self._adopt_pending(batch):
-                self._set(self._open(batch), _Outcome("unavailable", code=REASON_UNAVAILABLE, message=exc.message))
+                self._set(
+                    self._open(batch), _Outcome(OutcomeKind.UNAVAILABLE, code=REASON_UNAVAILABLE, message=exc.message)
+                )
                 return []
             rest = self._open(batch)
             if len(rest) < len(batch):
@@ -189,12 +205,14 @@ class _ChunkSender:
 
     def _classify(self, entry: _Entry, exc: clerk.ClerkRejected) -> None:
         if exc.clerk_code == "already_a_member_in_organization":
-            self.outcomes[entry.email] = _Outcome("member", code=exc.clerk_code, message=exc.message)
+            self.outcomes[entry.email] = _Outcome(OutcomeKind.MEMBER, code=exc.clerk_code, message=exc.message)
             return
         adopted = exc.clerk_code == "organization_invitation_not_unique" and self._adopt_pending([entry])
         if adopted and entry.email in self.outcomes:
             return
-        self.outcomes[entry.email] = _Outcome("rejected", code=exc.clerk_code or exc.code, message=exc.message)
+        self.outcomes[entry.email] = _Outcome(
+            OutcomeKind.REJECTED, code=exc.clerk_code or exc.code, message=exc.message
+        )
 
     def _adopt_pending(self, batch: list[_Entry]) -> bool:
         """Look each email up among Clerk's pending invitations and adopt what exists; False if Clerk can't say."""
@@ -208,7 +226,7 @@ class _ChunkSender:
             except clerk.ClerkError:
                 return False
             if found:
-                kind: OutcomeKind = "created" if entry.email in self.maybe_sent else "adopted"
+                kind = OutcomeKind.CREATED if entry.email in self.maybe_sent else OutcomeKind.ADOPTED
                 self.outcomes[entry.email] = _Outcome(kind, invitation=found[0])
         return True
 
