@@ -19,7 +19,8 @@ Rules (DESIGN.md, "Roles and permissions"; issue 5):
   (``email_status``), never loses it, and resend tries again.
 - Local row first (the partial unique constraint decides races between two invites of one email), then Clerk,
   outside any transaction; a Clerk failure deletes the row (nothing orphaned) unless Clerk may have created the
-  invitation without answering (a timeout), in which case we look it up and adopt it.
+  invitation without answering (a timeout), in which case we look it up and adopt it, or the row was revoked
+  meanwhile (it stays revoked; the invite answers ``invitation_not_pending``).
 - Clerk stays the source of truth for access: deactivate bans, reactivate unbans, remove deletes the Clerk user;
   our rows mirror the result at once (and again when the ``user.*`` webhooks arrive).
 

@@ -160,6 +160,15 @@ def internal_invite(*, email: str, role: str, actor: User) -> InternalInvitation
         return _invite_in_clerk(address=address, role=wanted, actor=actor)
 
 
+def _delete_unless_revoked(row: InternalInvitation) -> None:
+    """Clerk made nothing: the row goes, unless it was revoked while Clerk was asked (a 429, say). Then the revoke
+    stays on record and the invite answers what happened to it (``invitation_not_pending``), not Clerk's error."""
+    if InternalInvitation.objects.filter(pk=row.pk, status=InternalInvitationStatus.PENDING).delete()[0]:
+        return
+    status = InternalInvitation.objects.filter(pk=row.pk).values_list("status", flat=True).first() or "revoked"
+    raise InvitationNotPending(f"The invitation was {status} while it was being sent.", extra={"status": status})
+
+
 def _invite_in_clerk(*, address: str, role: str, actor: User) -> InternalInvitation:
     """The Clerk half of ``internal_invite``, inside its reservation of the staff invitation budget."""
     now = timezone.now()
@@ -167,7 +176,7 @@ def _invite_in_clerk(*, address: str, role: str, actor: User) -> InternalInvitat
     try:
         invitation = _create_in_clerk(row)
     except clerk.ClerkRejected as exc:
-        row.delete()
+        _delete_unless_revoked(row)
         if exc.clerk_code in ACCOUNT_EXISTS_CODES:
             raise _already_a_user(address) from None
         if exc.clerk_code == "duplicate_record":
@@ -178,7 +187,7 @@ def _invite_in_clerk(*, address: str, role: str, actor: User) -> InternalInvitat
             ) from None
         raise
     except clerk.ClerkError:
-        row.delete()
+        _delete_unless_revoked(row)
         raise
     row = _record_created(row, invitation, now=now)
     audit(

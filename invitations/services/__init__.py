@@ -29,7 +29,9 @@ How an invitation is made (issue 4, DESIGN.md "Clerk integration rules", reliabi
    re-sending the rest, once.
 3. **Apply the outcome** in one transaction: ``pending`` with Clerk's id and expiry, ``failed`` with Clerk's code,
    ``queued`` for later. Rows a webhook or an admin changed meanwhile are left alone (an invitation created for a
-   row revoked meanwhile is revoked in Clerk again).
+   row revoked meanwhile is revoked in Clerk again), and what is reported is the row's new state: an address revoked
+   while Clerk was asked is ``revoked``, never "Invitation sent." or ``queued``; a resend that lost is
+   ``invitation_not_pending``.
 
 Clerk unavailable: a chunk Clerk answered with 5xx created nothing (all-or-nothing), so its rows are deleted; a chunk
 that got no answer even after the read-and-retry keeps its rows ``queued`` (marked ``clerk_no_response``) so

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from accounts import clerk
 from accounts.clerk_types import ClerkUser
 from accounts.models import User
 from accounts.roles import Role
@@ -147,3 +148,27 @@ class TestRevokeDuringResend:
         assert (revoked.status, revoked.revoked_by) == (InternalInvitationStatus.REVOKED, admin)
         assert clerk_gateway.invitations[new.clerk_invitation_id or ""].status == "revoked"
         assert pending_app_invitations(clerk_gateway, EMAIL) == []
+
+
+class TestInviteLosesToRevoke:
+    def test_an_invitation_revoked_during_clerks_429_stays_revoked_and_the_invite_says_so(
+        self, clerk_gateway: Emulator, root: User, admin: User
+    ) -> None:
+        slow_429 = Fault("POST", INVITATIONS_PATH, 1, delay_s=0.5, status=429, retry_after=60)
+
+        with meanwhile(clerk_gateway, slow_429, revoker(admin)), pytest.raises(InvitationNotPending) as caught:
+            services.internal_invite(email=EMAIL, role=Role.PM, actor=root)
+
+        assert caught.value.extra == {"status": "revoked"}
+        row = InternalInvitation.objects.get(email=EMAIL)  # the revoke stays on record; the row is not deleted
+        assert (row.status, row.revoked_by) == (InternalInvitationStatus.REVOKED, admin)
+        assert app_invitations(clerk_gateway, EMAIL) == []
+        assert [event.actor_id for event in AuditEvent.objects.filter(action="internal_invitation.revoked")] == [
+            admin.pk
+        ]
+
+    def test_without_a_revoke_clerks_429_leaves_no_row(self, clerk_gateway: Emulator, root: User) -> None:
+        clerk_gateway.faults.append(Fault("POST", INVITATIONS_PATH, 1, status=429, retry_after=60))
+        with pytest.raises(clerk.ClerkRateLimited):
+            services.internal_invite(email=EMAIL, role=Role.PM, actor=root)
+        assert not InternalInvitation.objects.filter(email=EMAIL).exists()
