@@ -148,9 +148,7 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
     def replay_parked(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         parked = list(queryset.filter(status=WebhookEvent.Status.PARKED).order_by("clerk_timestamp", "id"))
         skipped = queryset.count() - len(parked)
-        outcomes = Counter(
-            replay_event(event=event, actor=request.user, request=request, via="admin").status for event in parked
-        )
+        outcomes = Counter(replay_event(event=event, actor=request.user, via="admin").status for event in parked)
         summary = ", ".join(f"{count} {status}" for status, count in sorted(outcomes.items())) or "nothing"
         self.message_user(request, f"Replayed {len(parked)} parked event(s): {summary}.", messages.SUCCESS)
         if skipped:

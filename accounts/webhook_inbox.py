@@ -106,7 +106,7 @@ def state_counts() -> dict[str, int]:
     return counts
 
 
-def replay_event(*, event: WebhookEvent, actor: Any = None, request: Any = None, via: str = "") -> WebhookEvent:
+def replay_event(*, event: WebhookEvent, actor: Any = None, via: str = "") -> WebhookEvent:
     """Reopen a parked (or finished) event, audited, and apply it again; returns it as it ended."""
     with transaction.atomic():
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
@@ -124,7 +124,6 @@ def replay_event(*, event: WebhookEvent, actor: Any = None, request: Any = None,
             target_type="webhook_event",
             target_id=locked.svix_id[:64],
             details={"type": locked.type, "object_id": locked.object_id, "previous": previous, "via": via},
-            request=request,
         )
         apply_webhook_events.enqueue(locked.pk)
     locked.refresh_from_db()

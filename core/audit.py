@@ -17,6 +17,7 @@ logger = logging.getLogger("audit")
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The address of ``request`` (for code that holds one, such as the webhook endpoint's stored event)."""
     if request is None:
         return None
     return request.META.get("REMOTE_ADDR") or None
@@ -30,12 +31,11 @@ def audit_event(
     target_id: str | int = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> AuditEvent:
     """An unsaved event: ``audit`` saves one, ``audit_many`` saves many in one INSERT.
 
     The request id and the client's address come from the request being served (``core.request_id``), so a service
-    records them without taking the request; ``request`` is only for code outside the middleware chain.
+    records them without taking the request; nothing here takes one (outside a request, both are empty).
     """
     return AuditEvent(
         action=action,
@@ -47,7 +47,7 @@ def audit_event(
         target_type=target_type,
         target_id=str(target_id),
         request_id=current_request_id(),
-        ip_address=client_ip(request) if request is not None else current_client_ip(),
+        ip_address=current_client_ip(),
         details=details or {},
     )
 
@@ -77,7 +77,6 @@ def audit(
     target_id: str | int = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
     details: dict[str, Any] | None = None,
-    request: HttpRequest | None = None,
 ) -> AuditEvent:
     event = audit_event(
         action,
@@ -86,7 +85,6 @@ def audit(
         target_id=target_id,
         outcome=outcome,
         details=details,
-        request=request,
     )
     event.save()
     _log(event)

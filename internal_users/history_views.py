@@ -51,9 +51,7 @@ def invitation_link(request: HttpRequest, invitation_id: int) -> HttpResponse:
     status = 200
     extra: dict[str, Any] = {}
     try:
-        extra["invite_link"] = links.internal_invitation_link_reveal(
-            invitation=invitation, actor=actor, request=request
-        )
+        extra["invite_link"] = links.internal_invitation_link_reveal(invitation=invitation, actor=actor)
     except (NotAuthenticated, NotFound):
         raise
     except ApplicationError as exc:

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import HttpRequest
-
 from accounts import clerk
 from accounts.models import User
 from core.audit import audit
@@ -31,13 +29,11 @@ class StaffInviteLink:
     expires_at: datetime
 
 
-def internal_invitation_link_reveal(
-    *, invitation: InternalInvitation, actor: User, request: HttpRequest | None = None
-) -> StaffInviteLink:
+def internal_invitation_link_reveal(*, invitation: InternalInvitation, actor: User) -> StaffInviteLink:
     """The invite link of a pending staff invitation. ``permission_denied`` / ``super_admin_required`` as for a
     resend; ``invitation_not_pending`` (409) when it is not pending here or Clerk no longer has it pending."""
     row = InternalInvitation.objects.get(pk=invitation.pk)
-    _check_invitation_action(actor=actor, row=row, action="internal_invitation.link_shown", request=request)
+    _check_invitation_action(actor=actor, row=row, action="internal_invitation.link_shown")
     status = row.effective_status
     if status != InternalInvitationStatus.PENDING or not row.clerk_invitation_id:
         raise InvitationNotPending(
@@ -56,6 +52,5 @@ def internal_invitation_link_reveal(
         target_type=AUDIT_INVITATION,
         target_id=row.pk,
         details={"email": row.email, "role": row.role, "clerk_invitation_id": row.clerk_invitation_id},
-        request=request,
     )
     return StaffInviteLink(url=email_link(remote.url, invitation_id=row.pk), expires_at=row.expires_at)

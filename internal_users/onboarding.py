@@ -6,8 +6,6 @@ gateway) whether the user's phone number is verified before it clears ``phone_ve
 
 from __future__ import annotations
 
-from django.http import HttpRequest
-
 from accounts import clerk
 from accounts.models import User
 from core.audit import audit
@@ -19,7 +17,7 @@ class PhoneNotVerified(Conflict):
     default_message = "Clerk has no verified phone number for your account yet. Enter the code from the SMS first."
 
 
-def phone_verification_complete(*, user: User, request: HttpRequest | None = None) -> User:
+def phone_verification_complete(*, user: User) -> User:
     """Clear ``phone_verification_required`` once Clerk confirms a verified phone number (``phone_not_verified``
     otherwise). Clerk errors propagate (429/502/503)."""
     if not user.phone_verification_required:
@@ -35,6 +33,5 @@ def phone_verification_complete(*, user: User, request: HttpRequest | None = Non
         target_type="user",
         target_id=user.pk,
         details={"clerk_user_id": user.clerk_user_id},
-        request=request,
     )
     return user

@@ -19,7 +19,7 @@ SEND_EXTERNAL_EMAIL = "internal_users.send_external_invitation_email"
 @register_task(SEND_EMAIL)
 @task
 def send_invitation_email(invitation_id: int, send_number: int) -> str:
-    return invitation_email_send(invitation_id=invitation_id, send_number=send_number)
+    return invitation_email_send(invitation_id=invitation_id, send_number=send_number).value
 
 
 @register_task(SEND_EXTERNAL_EMAIL)

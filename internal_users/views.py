@@ -137,7 +137,7 @@ def staff_users(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 row = services.internal_invite(
-                    email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor, request=request
+                    email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor
                 )
             except ApplicationError as exc:
                 if isinstance(exc, NOT_OURS) and not exc.code.startswith("super_admin"):
@@ -164,7 +164,7 @@ def grant_role(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             user = services.staff_role_grant(
-                email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor, request=request
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor
             )
         except ApplicationError as exc:
             if isinstance(exc, NOT_OURS) and exc.code not in {
@@ -191,7 +191,7 @@ def _invitation(invitation_id: int) -> InternalInvitation:
 def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
     actor = signed_in_user(request)
     try:
-        row = services.internal_invitation_resend(invitation=_invitation(invitation_id), actor=actor, request=request)
+        row = services.internal_invitation_resend(invitation=_invitation(invitation_id), actor=actor)
     except ApplicationError as exc:
         return _failed(request, exc, action="resend the invitation")
     return _done(request, f"Invitation to {row.email} sent again. The new link works for 7 days.")
@@ -210,7 +210,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
         context = {"invitation": invitation, "action": "revoke", "back": _safe_back(request)}
         return render(request, "internal_users/confirm.html", context)
     try:
-        row = services.internal_invitation_revoke(invitation=invitation, actor=actor, request=request)
+        row = services.internal_invitation_revoke(invitation=invitation, actor=actor)
     except ApplicationError as exc:
         return _failed(request, exc, action="revoke the invitation")
     return _done(request, f"Invitation to {row.email} revoked. Its link no longer works.")
@@ -232,7 +232,7 @@ def user_deactivate(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
         context = {"target": target, "action": "deactivate", "back": _safe_back(request)}
         return render(request, "internal_users/confirm.html", context)
     try:
-        services.staff_user_deactivate(user=target, actor=actor, request=request)
+        services.staff_user_deactivate(user=target, actor=actor)
     except ApplicationError as exc:
         return _failed(request, exc, action="deactivate this account")
     return _done(request, f"{target.full_name} is deactivated: signed out everywhere and unable to sign in.")
@@ -245,7 +245,7 @@ def user_reactivate(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
     actor = signed_in_user(request)
     target = _staff_user(clerk_user_id)
     try:
-        services.staff_user_reactivate(user=target, actor=actor, request=request)
+        services.staff_user_reactivate(user=target, actor=actor)
     except ApplicationError as exc:
         return _failed(request, exc, action="reactivate this account")
     return _done(request, f"{target.full_name} is active again and can sign in.")
@@ -263,7 +263,7 @@ def user_remove(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         name = target.full_name
         try:
-            services.staff_user_remove(user=target, actor=actor, request=request)
+            services.staff_user_remove(user=target, actor=actor)
         except ApplicationError as exc:
             return _failed(request, exc, action="remove this account")
         return _done(request, f"{name} was removed. Their history stays in the audit log.")
@@ -331,7 +331,7 @@ def onboarding_phone(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("internal_users:dashboard") if user.is_internal else next_url)
     if request.method == "POST":
         try:
-            onboarding.phone_verification_complete(user=user, request=request)
+            onboarding.phone_verification_complete(user=user)
         except ApplicationError as exc:
             if isinstance(exc, NOT_OURS):
                 raise

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import clerk
@@ -69,7 +68,6 @@ def invite_entries(
     inviter: User,
     entries: Sequence[InviteEntry],
     default_role: str,
-    request: HttpRequest | None = None,
 ) -> list[InviteResult]:
     """One result per entry, in order (duplicates and unknown roles included); only sendable entries reach Clerk."""
     checked = invite_check.invitations_check(
@@ -81,9 +79,7 @@ def invite_entries(
             by_role.setdefault(entry.role, []).append(entry.email)
     sent: dict[str, InviteResult] = {}
     for role, emails in by_role.items():
-        for result in services.invitations_create(
-            workspace=workspace, inviter=inviter, emails=emails, role=role, request=request
-        ):
+        for result in services.invitations_create(workspace=workspace, inviter=inviter, emails=emails, role=role):
             sent[result.email] = result
     return [
         sent.get(entry.email, _from_check(entry)) if entry.result in invite_check.SENDABLE else _from_check(entry)
@@ -133,7 +129,7 @@ def _failure(row: WorkspaceInvitation, exc: ApplicationError) -> BulkResult:
 
 
 def invitations_bulk_resend(
-    *, workspace: Workspace, actor: User, rows: Sequence[WorkspaceInvitation], request: HttpRequest | None = None
+    *, workspace: Workspace, actor: User, rows: Sequence[WorkspaceInvitation]
 ) -> list[BulkResult]:
     results: list[BulkResult] = []
     stopped: RateLimited | None = None
@@ -142,7 +138,7 @@ def invitations_bulk_resend(
             results.append(_failure(row, stopped))
             continue
         try:
-            services.invitation_resend(invitation=row, actor=actor, request=request)
+            services.invitation_resend(invitation=row, actor=actor)
         except NOT_PER_ROW:
             raise
         except ApplicationError as exc:
@@ -198,7 +194,7 @@ def _revoke_in_clerk(rows: list[WorkspaceInvitation], requesting_user_id: str | 
 
 
 def invitations_bulk_revoke(
-    *, workspace: Workspace, actor: User, rows: Sequence[WorkspaceInvitation], request: HttpRequest | None = None
+    *, workspace: Workspace, actor: User, rows: Sequence[WorkspaceInvitation]
 ) -> list[BulkResult]:
     services._require_invite_permission(user=actor, workspace=workspace)
     requesting_user_id = actor.clerk_user_id if services._is_org_admin(user=actor, workspace=workspace) else None
@@ -245,7 +241,6 @@ def invitations_bulk_revoke(
                     target_type=services.AUDIT_TARGET,
                     target_id=row.pk,
                     details=services._invitation_details(row, result="revoked", bulk=True),
-                    request=request,
                 )
             )
         audit_many(events)
@@ -256,7 +251,7 @@ def invitations_bulk_revoke(
             results[row.pk] = BulkResult(row.pk, row.email, "not_pending", f"This invitation is {row.status}.")
     for row in one_by_one:
         try:
-            services.invitation_revoke(invitation=row, actor=actor, request=request)
+            services.invitation_revoke(invitation=row, actor=actor)
         except NOT_PER_ROW:
             raise
         except ApplicationError as exc:
@@ -281,15 +276,14 @@ def invitations_bulk(
     action: BulkAction,
     ids: Sequence[int] | None = None,
     query: str | None = None,
-    request: HttpRequest | None = None,
 ) -> list[BulkResult]:
     """Resend or revoke the selected (``ids``) or all matching (``query``) open invitations; one result each."""
     services._require_invite_permission(user=actor, workspace=workspace)
     limit = MAX_BULK_RESEND if action == "resend" else MAX_BULK_REVOKE
     rows = bulk_targets(workspace=workspace, ids=ids, query=query, limit=limit)
     if action == "resend":
-        return invitations_bulk_resend(workspace=workspace, actor=actor, rows=rows, request=request)
-    return invitations_bulk_revoke(workspace=workspace, actor=actor, rows=rows, request=request)
+        return invitations_bulk_resend(workspace=workspace, actor=actor, rows=rows)
+    return invitations_bulk_revoke(workspace=workspace, actor=actor, rows=rows)
 
 
 def bulk_summary(results: Sequence[BulkResult]) -> dict[str, int]:

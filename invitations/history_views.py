@@ -107,7 +107,7 @@ def invite_link(request: HtmxHttpRequest, workspace_id: int, invitation_id: int)
     context = _timeline_context(invitation)
     status = 200
     try:
-        context["invite_link"] = links.invitation_link_reveal(invitation=invitation, actor=user, request=request)
+        context["invite_link"] = links.invitation_link_reveal(invitation=invitation, actor=user)
     except NOT_OURS:
         raise
     except ApplicationError as exc:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.http import HttpRequest
-
 from accounts import clerk
 from accounts.models import User
 from core.audit import audit
@@ -33,9 +31,7 @@ def _no_link(message: str, *, status: str) -> InvitationNotPending:
     return InvitationNotPending(message, extra={"status": status})
 
 
-def invitation_link_reveal(
-    *, invitation: WorkspaceInvitation, actor: User, request: HttpRequest | None = None
-) -> InviteLink:
+def invitation_link_reveal(*, invitation: WorkspaceInvitation, actor: User) -> InviteLink:
     """The invite link of a pending invitation, as Clerk has it now.
 
     ``permission_denied`` without ``workspace:invite``; ``invitation_not_pending`` (409) for an invitation that is
@@ -63,6 +59,5 @@ def invitation_link_reveal(
             "workspace_id": workspace.pk,
             "clerk_invitation_id": invitation.clerk_invitation_id,
         },
-        request=request,
     )
     return InviteLink(url=remote.url, expires_at=invitation.expires_at)

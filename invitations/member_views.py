@@ -79,9 +79,7 @@ def member_role(request: HtmxHttpRequest, workspace_id: int, clerk_user_id: str)
         return _confirm_page(request, user, workspace, membership, action="role", role=role)
     notice, error, status = "", "", 200
     try:
-        membership = members.member_role_change(
-            workspace=workspace, actor=user, clerk_user_id=clerk_user_id, role=role, request=request
-        )
+        membership = members.member_role_change(workspace=workspace, actor=user, clerk_user_id=clerk_user_id, role=role)
         notice = f"now {'an admin' if membership.role == WorkspaceRole.ADMIN else 'a member'} of {workspace.name}."
     except NOT_OURS:
         raise
@@ -113,7 +111,7 @@ def member_remove(request: HtmxHttpRequest, workspace_id: int, clerk_user_id: st
     if not _confirmed(request):
         return _confirm_page(request, user, workspace, membership, action="leave" if leaving else "remove")
     try:
-        members.member_remove(workspace=workspace, actor=user, clerk_user_id=clerk_user_id, request=request)
+        members.member_remove(workspace=workspace, actor=user, clerk_user_id=clerk_user_id)
     except NOT_OURS:
         raise
     except ApplicationError as exc:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 
 from django.db import transaction
-from django.http import HttpRequest
 
 from accounts import clerk
 from accounts.models import User, Workspace, WorkspaceMembership
@@ -71,7 +70,6 @@ def _audit(
     actor: User,
     workspace: Workspace,
     clerk_user_id: str,
-    request: HttpRequest | None,
     outcome: str = AuditEvent.Outcome.SUCCESS,
     **details: object,
 ) -> None:
@@ -82,7 +80,6 @@ def _audit(
         target_id=f"{workspace.pk}:{clerk_user_id}"[:64],
         outcome=outcome,
         details={"workspace_id": workspace.pk, "clerk_user_id": clerk_user_id, **details},
-        request=request,
     )
 
 
@@ -93,7 +90,6 @@ def _refuse(
     actor: User,
     workspace: Workspace,
     clerk_user_id: str,
-    request: HttpRequest | None,
 ) -> ApplicationError:
     outcome = (
         AuditEvent.Outcome.DENIED if isinstance(error, PermissionDenied | LastAdmin) else AuditEvent.Outcome.FAILED
@@ -103,7 +99,6 @@ def _refuse(
         actor=actor,
         workspace=workspace,
         clerk_user_id=clerk_user_id,
-        request=request,
         outcome=outcome,
         code=error.code,
     )
@@ -127,9 +122,7 @@ def _lock(workspace: Workspace, clerk_user_id: str) -> tuple[WorkspaceMembership
     return target, len(admins)
 
 
-def member_role_change(
-    *, workspace: Workspace, actor: User, clerk_user_id: str, role: str, request: HttpRequest | None = None
-) -> WorkspaceMembership:
+def member_role_change(*, workspace: Workspace, actor: User, clerk_user_id: str, role: str) -> WorkspaceMembership:
     """Make a member an admin or a member of the workspace, in Clerk and here. The same role changes nothing."""
     action = "workspace_member.role_changed"
     if role not in WorkspaceRole.values:
@@ -141,7 +134,6 @@ def member_role_change(
             actor=actor,
             workspace=workspace,
             clerk_user_id=clerk_user_id,
-            request=request,
         )
     error: ApplicationError | None = None
     with transaction.atomic():
@@ -164,13 +156,12 @@ def member_role_change(
             else:
                 membership = membership_upsert_from_clerk(membership=remote, user=target.user)
     if error is not None:
-        raise _refuse(error, action, actor=actor, workspace=workspace, clerk_user_id=clerk_user_id, request=request)
+        raise _refuse(error, action, actor=actor, workspace=workspace, clerk_user_id=clerk_user_id)
     _audit(
         action,
         actor=actor,
         workspace=workspace,
         clerk_user_id=clerk_user_id,
-        request=request,
         previous_role=previous,
         role=membership.role,
         email=target.user.email if target is not None else None,
@@ -178,9 +169,7 @@ def member_role_change(
     return membership
 
 
-def member_remove(
-    *, workspace: Workspace, actor: User, clerk_user_id: str, request: HttpRequest | None = None
-) -> WorkspaceMembership:
+def member_remove(*, workspace: Workspace, actor: User, clerk_user_id: str) -> WorkspaceMembership:
     """Remove a member from the workspace (or, for oneself, leave it), in Clerk and here; the removed row."""
     leaving = actor.clerk_user_id == clerk_user_id
     action = "workspace_member.left" if leaving else "workspace_member.removed"
@@ -191,7 +180,6 @@ def member_remove(
             actor=actor,
             workspace=workspace,
             clerk_user_id=clerk_user_id,
-            request=request,
         )
     error: ApplicationError | None = None
     with transaction.atomic():
@@ -217,14 +205,12 @@ def member_remove(
             actor=actor,
             workspace=workspace,
             clerk_user_id=clerk_user_id,
-            request=request,
         )
     _audit(
         action,
         actor=actor,
         workspace=workspace,
         clerk_user_id=clerk_user_id,
-        request=request,
         role=removed_role,
         email=target.user.email,
     )

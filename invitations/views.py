@@ -162,7 +162,7 @@ def invite(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
         role = form.cleaned_data["role"]
         try:
             results = services.invitations_create(
-                workspace=workspace, inviter=user, emails=form.cleaned_data["emails"], role=role, request=request
+                workspace=workspace, inviter=user, emails=form.cleaned_data["emails"], role=role
             )
         except NOT_OURS:
             raise
@@ -251,7 +251,7 @@ def resend(request: HtmxHttpRequest, workspace_id: int, invitation_id: int) -> H
         invitation_id,
         action="resend the invitation",
         done="invitation sent again.",
-        perform=lambda user, invitation: services.invitation_resend(invitation=invitation, actor=user, request=request),
+        perform=lambda user, invitation: services.invitation_resend(invitation=invitation, actor=user),
     )
 
 
@@ -267,9 +267,7 @@ def revoke(request: HtmxHttpRequest, workspace_id: int, invitation_id: int) -> H
             invitation_id,
             action="revoke the invitation",
             done="invitation revoked; the link in their email no longer works.",
-            perform=lambda user, invitation: services.invitation_revoke(
-                invitation=invitation, actor=user, request=request
-            ),
+            perform=lambda user, invitation: services.invitation_revoke(invitation=invitation, actor=user),
         )
     user = signed_in_user(request)
     workspace = _invite_workspace(user, workspace_id)

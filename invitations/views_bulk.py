@@ -113,9 +113,7 @@ def invite_list(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
             sendable = sum(1 for entry in checked if entry.result in invite_check.SENDABLE)
             context = {"checked": checked, "sendable": sendable, "default_role": role}
             return _dialog(request, user, workspace, context, status=200)
-        results = bulk.invite_entries(
-            workspace=workspace, inviter=user, entries=entries, default_role=role, request=request
-        )
+        results = bulk.invite_entries(workspace=workspace, inviter=user, entries=entries, default_role=role)
     except NOT_OURS:
         raise
     except ApplicationError as exc:
@@ -160,7 +158,6 @@ def bulk_action(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
             action=action,  # type: ignore[arg-type]
             ids=None if everything else ids,
             query=query if everything else None,
-            request=request,
         )
     except NOT_OURS:
         raise

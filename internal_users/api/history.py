@@ -98,9 +98,7 @@ class StaffInvitationDetailViewSet(StaffViewSetBase):
 
     @action(detail=True, methods=["post"])
     def link(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        invite_link = links.internal_invitation_link_reveal(
-            invitation=self.get_invitation(), actor=self.actor, request=request._request
-        )
+        invite_link = links.internal_invitation_link_reveal(invitation=self.get_invitation(), actor=self.actor)
         response = Response(InviteLinkSerializer(invite_link).data)
         response["Cache-Control"] = "no-store"
         return response

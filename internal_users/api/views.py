@@ -244,7 +244,6 @@ class StaffApiPermission(HasPermission):
                 target_id=target,
                 outcome=AuditEvent.Outcome.DENIED,
                 details={"method": request.method, "path": path, "missing_permission": self.permission},
-                request=request._request,
             )
         return False
 
@@ -347,23 +346,19 @@ class StaffInvitationViewSet(StaffViewSetBase):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = StaffInviteRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        invitation = services.internal_invite(**payload.validated_data, actor=self.actor, request=request._request)
+        invitation = services.internal_invite(**payload.validated_data, actor=self.actor)
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     @ratelimits.per_user(RESEND_GROUP, RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        invitation = services.internal_invitation_resend(
-            invitation=self.get_invitation(), actor=self.actor, request=request._request
-        )
+        invitation = services.internal_invitation_resend(invitation=self.get_invitation(), actor=self.actor)
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data)
 
     @action(detail=True, methods=["post"])
     @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        invitation = services.internal_invitation_revoke(
-            invitation=self.get_invitation(), actor=self.actor, request=request._request
-        )
+        invitation = services.internal_invitation_revoke(invitation=self.get_invitation(), actor=self.actor)
         return Response(StaffEntrySerializer(invitation_entry(invitation)).data)
 
 
@@ -482,22 +477,22 @@ class StaffUserViewSet(StaffViewSetBase):
     def grant_role(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = GrantRoleRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.staff_role_grant(**payload.validated_data, actor=self.actor, request=request._request)
+        user = services.staff_role_grant(**payload.validated_data, actor=self.actor)
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
     @action(detail=True, methods=["post"])
     @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def deactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = services.staff_user_deactivate(user=self.get_staff_user(), actor=self.actor, request=request._request)
+        user = services.staff_user_deactivate(user=self.get_staff_user(), actor=self.actor)
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
     @action(detail=True, methods=["post"])
     @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def reactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = services.staff_user_reactivate(user=self.get_staff_user(), actor=self.actor, request=request._request)
+        user = services.staff_user_reactivate(user=self.get_staff_user(), actor=self.actor)
         return Response(StaffEntrySerializer(user_entry(user)).data)
 
     @ratelimits.per_user(ACTION_GROUP, ACTION_RATE_SETTING)
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.staff_user_remove(user=self.get_staff_user(), actor=self.actor, request=request._request)
+        services.staff_user_remove(user=self.get_staff_user(), actor=self.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)

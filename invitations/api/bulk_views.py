@@ -111,7 +111,6 @@ class BulkInvitationActions:
             inviter=self.user,  # type: ignore[attr-defined]
             entries=entries,
             default_role=payload.validated_data["role"],
-            request=request._request,
         )
         summary: dict[str, int] = {}
         for result in results:
@@ -150,6 +149,5 @@ class BulkInvitationActions:
             action=data["action"],
             ids=data.get("ids"),
             query=data["filter"].get("q", "") if "filter" in data else None,
-            request=request._request,
         )
         return Response(BulkResponseSerializer({"results": results, "summary": bulk.bulk_summary(results)}).data)

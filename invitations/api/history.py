@@ -101,9 +101,7 @@ class WorkspaceInvitationDetailViewSet(InvitationScopedViewSet):
 
     @action(detail=True, methods=["post"])
     def link(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        invite_link = links.invitation_link_reveal(
-            invitation=self.get_invitation(), actor=self.user, request=request._request
-        )
+        invite_link = links.invitation_link_reveal(invitation=self.get_invitation(), actor=self.user)
         response = Response(InviteLinkSerializer(invite_link).data)
         response["Cache-Control"] = NO_STORE
         return response

@@ -120,7 +120,6 @@ class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
             actor=self.user,
             clerk_user_id=str(self.kwargs[self.lookup_url_kwarg]),
             role=payload.validated_data["role"],
-            request=request._request,
         )
         return Response(MemberSerializer(membership).data)
 
@@ -130,6 +129,5 @@ class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
             workspace=self.get_workspace(),
             actor=self.user,
             clerk_user_id=str(self.kwargs[self.lookup_url_kwarg]),
-            request=request._request,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -58,7 +58,6 @@ def log_denied(request: Request, *, reason: str, workspace_id: object, status: i
             target_id=workspace_id,
             outcome=AuditEvent.Outcome.DENIED,
             details={"method": request.method, "path": path, "reason": reason, "status": status},
-            request=request._request,
         )
 
 

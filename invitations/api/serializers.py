@@ -21,7 +21,7 @@ from core.serializers import (
 from invitations import selectors, services
 from invitations.models import InvitationStatus, WorkspaceInvitation
 
-INVITE_RESULTS = ("invited", "already_member", "already_invited", "invalid_email", "queued", "failed")
+INVITE_RESULTS = tuple(kind.value for kind in services.InviteResultKind)
 MAX_EMAILS_PER_REQUEST = services.MAX_EMAILS  # 100: raw entries, so the folded count never exceeds it either
 MAX_EMAIL_LENGTH = services.MAX_EMAIL_LENGTH  # 320
 STATUS_FILTERS = tuple(sorted(selectors.STATUS_FILTERS))
@@ -142,6 +142,7 @@ class InviteSummarySerializer(serializers.Serializer[dict[str, int]]):
     invalid_email = serializers.IntegerField()
     queued = serializers.IntegerField()
     failed = serializers.IntegerField()
+    revoked = serializers.IntegerField()
 
 
 class InviteResponseSerializer(serializers.Serializer[dict[str, Any]]):

@@ -145,7 +145,8 @@ ROW_ACTION_RESPONSES = {
         description=(
             "Invites 1 to 100 emails with one workspace role. Answers 200 with one result per distinct email "
             "(`invited`, `already_member`, `already_invited`, `invalid_email`, `queued` when Clerk's rate limit "
-            "was hit and a task will send it later, or `failed` with Clerk's code) and a count per result. "
+            "was hit and a task will send it later, `failed` with Clerk's code, or `revoked` when the invitation was "
+            "revoked while Clerk was being asked) and a count per result. "
             "Rate-limited per user and globally below Clerk's hourly caps."
         ),
         request=InviteRequestSerializer,
@@ -212,7 +213,6 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, InvitationScopedViewSet)
             inviter=self.user,
             emails=emails,
             role=payload.validated_data["role"],
-            request=request._request,
         )
         body = {"results": results, "summary": summarize(results)}
         return Response(InviteResponseSerializer(body).data)
@@ -221,12 +221,12 @@ class WorkspaceInvitationViewSet(BulkInvitationActions, InvitationScopedViewSet)
     @per_user("invitations.api.resend", ratelimits.RESEND_RATE_SETTING)
     def resend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        invitation = services.invitation_resend(invitation=invitation, actor=self.user, request=request._request)
+        invitation = services.invitation_resend(invitation=invitation, actor=self.user)
         return Response(InvitationSerializer(invitation).data)
 
     @action(detail=True, methods=["post"])
     @per_user("invitations.api.revoke", ratelimits.REVOKE_RATE_SETTING)
     def revoke(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         invitation = self.get_invitation()
-        invitation = services.invitation_revoke(invitation=invitation, actor=self.user, request=request._request)
+        invitation = services.invitation_revoke(invitation=invitation, actor=self.user)
         return Response(InvitationSerializer(invitation).data)

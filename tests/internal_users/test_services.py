@@ -251,7 +251,7 @@ class TestInvite:
         [record] = [
             r
             for r in caplog.records
-            if r.name == "internal_users.services" and r.getMessage().startswith("internal_invitation.created")
+            if r.name.startswith("internal_users.services") and r.getMessage().startswith("internal_invitation.created")
         ]
         assert getattr(record, "actor_id", None) == root.pk
         assert request_id in record.getMessage()

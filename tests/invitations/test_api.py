@@ -142,6 +142,7 @@ class TestInvite:
             "invalid_email": 0,
             "queued": 0,
             "failed": 0,
+            "revoked": 0,
         }
         first = body["results"][0]
         assert set(first) == {"email", "result", "message", "code", "invitation"}

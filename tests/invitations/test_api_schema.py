@@ -172,6 +172,7 @@ def test_create_documents_its_request_and_per_email_results(schema: dict[str, An
         "invalid_email",
         "queued",
         "failed",
+        "revoked",
     }
 
 

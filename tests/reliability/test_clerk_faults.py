@@ -54,8 +54,10 @@ from core.models import WebhookEvent
 from core.reconcile import SyncReport, clerk_sync, reconcilers
 from internal_users import services as staff
 from internal_users.models import EmailDelivery, InternalInvitation, InternalInvitationStatus
+from internal_users.services import inviting
 from invitations import services as invitations
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
+from invitations.services import creating
 from tests.accounts.webhook_support import SECRET, ClerkDriver, deliver, new_msg_id
 from tests.conftest import ClerkSession, SignedInClient
 
@@ -841,7 +843,7 @@ def test_workspace_invite_crash_converges(
 ) -> None:
     target = "_send_to_clerk" if moment == "before_the_clerk_call" else "_apply_outcomes"
     with monkeypatch.context() as patched:
-        patched.setattr(invitations, target, _kill)
+        patched.setattr(creating, target, _kill)
         with pytest.raises(ProcessKilled):
             invitations.invitations_create(
                 workspace=world.workspace, inviter=world.admin_user, emails=CRASH_EMAILS, role="member"
@@ -881,7 +883,7 @@ def emulator_pending(world: World, email: str) -> list[str]:
 def test_staff_invite_crash_converges(world: World, monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
     target = "_create_in_clerk" if moment == "before_the_clerk_call" else "_record_created"
     with monkeypatch.context() as patched:
-        patched.setattr(staff, target, _kill)
+        patched.setattr(inviting, target, _kill)
         with pytest.raises(ProcessKilled):
             staff.internal_invite(email=STAFF_EMAIL, role=Role.ADMIN, actor=world.boss)
     row = InternalInvitation.objects.get(email=STAFF_EMAIL)
