@@ -29,7 +29,7 @@ from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from core.middleware import is_safe_redirect
 from core.pages import friendly_message
-from internal_users import onboarding, selectors, services
+from internal_users import phone_onboarding, selectors, services
 from internal_users.errors import InvalidCursor
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
 from internal_users.models import InternalInvitation
@@ -315,11 +315,11 @@ def _invitation_preview(raw: str, *, ticket: str) -> dict[str, str] | None:
 def onboarding_phone(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     next_url = safe_next(request, request.GET.get("next") or request.POST.get("next"))
-    if user.is_internal or not user.phone_verification_required:
-        return HttpResponseRedirect(reverse("internal_users:dashboard") if user.is_internal else next_url)
+    if not phone_onboarding.phone_onboarding_required(user):
+        return HttpResponseRedirect(phone_onboarding.phone_onboarding_exit(user, next_url=next_url))
     if request.method == "POST":
         try:
-            onboarding.phone_verification_complete(user=user, request=request)
+            phone_onboarding.phone_verification_complete(user=user)
         except ApplicationError as exc:
             if isinstance(exc, NOT_OURS):
                 raise
