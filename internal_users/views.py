@@ -30,7 +30,7 @@ from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, No
 from core.middleware import is_safe_redirect
 from core.pages import friendly_message
 from internal_users import phone_onboarding, selectors, services
-from internal_users.errors import InvalidCursor
+from internal_users.errors import AlreadyAUser, CannotActOnSelf, InvalidCursor, NoAccount, SuperAdminOnly
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
 from internal_users.models import InternalInvitation
 from internal_users.ratelimits import (
@@ -47,6 +47,9 @@ NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middle
 manage_staff = require_permission(Permission.INTERNAL_USERS_MANAGE)
 ACCEPT_STATUSES = frozenset({"sign_up", "sign_in", "complete"})
 LIST_PAGE_HEADER = "X-Staff-Page"
+# Refusals the grant form shows next to its field (the rest of NOT_OURS are the error pages'). Granting goes by
+# email, so its only NotFound is "no account uses it" (NoAccount; services still raise it as NotFound).
+GRANT_REFUSALS = (SuperAdminOnly, CannotActOnSelf, NoAccount, NotFound)
 
 
 # POSTs count per user with the API's (same groups, keys and rates); fail closed when the cache is down.
@@ -68,7 +71,7 @@ def _done(request: HttpRequest, message: str) -> HttpResponseRedirect:
 
 
 def _failed(request: HttpRequest, exc: ApplicationError, *, action: str) -> HttpResponseRedirect:
-    if isinstance(exc, NOT_OURS) and not exc.code.startswith(("super_admin", "cannot_act")):
+    if isinstance(exc, NOT_OURS) and not isinstance(exc, (SuperAdminOnly, CannotActOnSelf)):
         raise exc
     messages.error(request, friendly_message(exc, action=action))
     return HttpResponseRedirect(_safe_back(request))
@@ -140,13 +143,13 @@ def staff_users(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor, request=request
                 )
             except ApplicationError as exc:
-                if isinstance(exc, NOT_OURS) and not exc.code.startswith("super_admin"):
+                if isinstance(exc, NOT_OURS) and not isinstance(exc, SuperAdminOnly):
                     raise
                 # Prefilled for "Grant staff role" (add_error drops the email from cleaned_data: copy it first).
                 grant = StaffRoleForm(initial=dict(form.cleaned_data), actor=actor, auto_id="grant-%s")
                 form.add_error("email", friendly_message(exc, action="invite"))
                 context = _list_context(request, actor, invite_form=form, grant_form=grant)
-                context["already_a_user"] = exc.code == "already_a_user"
+                context["already_a_user"] = isinstance(exc, AlreadyAUser)
                 return _list_page(request, context, status=exc.http_status)
             return _done(request, f"Invitation sent to {row.email}.")
         context = _list_context(request, actor, invite_form=form)
@@ -167,11 +170,7 @@ def grant_role(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor, request=request
             )
         except ApplicationError as exc:
-            if isinstance(exc, NOT_OURS) and exc.code not in {
-                "super_admin_required",
-                "cannot_act_on_self",
-                "no_account",
-            }:
+            if isinstance(exc, NOT_OURS) and not isinstance(exc, GRANT_REFUSALS):
                 raise
             form.add_error("email", friendly_message(exc, action="grant the role"))
             status = exc.http_status

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from core.exceptions import Conflict, InvalidInput
+from core.exceptions import InvitationNotPending as _NotPending
 
 
-class InvitationNotPending(Conflict):
+class InvitationNotPending(_NotPending):
     """Resend or revoke of an invitation that is no longer open (accepted, expired, failed; or revoked, on resend)."""
-
-    code = "invitation_not_pending"
-    default_message = "This invitation is no longer pending."
 
 
 class InvalidRole(InvalidInput):
