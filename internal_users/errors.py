@@ -1,4 +1,7 @@
-"""Errors of the staff services. Their ``code`` values are part of the API contract (DESIGN.md, "Errors")."""
+"""Errors of the staff services, one class per refusal: views match these classes, never their codes.
+
+Their ``code`` values are part of the API contract (docs/internal-user-invitations.md, "API").
+"""
 
 from __future__ import annotations
 

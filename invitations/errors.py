@@ -1,4 +1,7 @@
-"""Errors of the invitation services. Their ``code`` values are part of the API contract (DESIGN.md, "Errors")."""
+"""Errors of the invitation services, one class per refusal: views match these classes, never their codes.
+
+Their ``code`` values are part of the API contract (docs/workspace-invitations.md, "Errors").
+"""
 
 from __future__ import annotations
 
