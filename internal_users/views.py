@@ -27,8 +27,8 @@ from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
 from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from core.middleware import is_safe_redirect
 from core.pages import friendly_message
+from core.redirects import safe_redirect
 from internal_users import phone_onboarding, selectors, services
 from internal_users.errors import AlreadyAUser, CannotActOnSelf, InvalidCursor, NoAccount, SuperAdminOnly
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
@@ -266,8 +266,7 @@ def user_remove(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
 def _safe_back(request: HttpRequest) -> str:
     """Back to the staff list the action came from (its filters and page), never off-site."""
     base = reverse("internal_users:users")
-    back = request.GET.get("back") or request.POST.get("back") or base
-    return back if back.startswith(base) and is_safe_redirect(request, back) else base
+    return safe_redirect(request, request.GET.get("back") or request.POST.get("back"), default=base, within=base)
 
 
 # --------------------------------------------------------------------------- accept
