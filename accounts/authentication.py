@@ -20,7 +20,8 @@ How it is verified, offline (no Clerk call per request):
 Who it is: the token's ``sub`` is a Clerk user id. A user we already mirror is read from the database (so roles
 and deactivation always come from the database, and a role change applies on the next request). A user we have not
 seen yet — their ``user.created`` webhook may still be on its way — is fetched from the Backend API and upserted
-right here; a request never waits for a webhook. Deactivated (banned) users are refused.
+right here (``accounts.services.user_get_or_fetch``); a request never waits for a webhook. Deactivated (banned)
+users are refused.
 
 Outcomes: API requests with a bad, expired, foreign or wrong-``azp`` token, or of a deactivated user, get 401
 (``AuthenticationFailed`` → ``core.api.exception_handler``); pages just see an anonymous user (and redirect to
@@ -51,7 +52,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import IntegrityError
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
@@ -62,8 +62,7 @@ from rest_framework.request import Request
 
 from accounts import clerk
 from accounts.models import User
-from accounts.selectors import user_for_session, user_get_by_clerk_id
-from accounts.services import ClerkDataStale, user_upsert_from_clerk
+from accounts.services import ClerkDataStale, user_get_or_fetch
 from core.exceptions import NotAuthenticated
 
 logger = logging.getLogger(__name__)
@@ -273,27 +272,19 @@ def verify_session_token(token: str) -> dict[str, Any]:
     return claims
 
 
-def _user_seen_first(clerk_user_id: str) -> User:
-    """A valid token of a user we do not mirror yet: fetch them from Clerk and upsert (never wait for a webhook)."""
+def _user(clerk_user_id: str) -> User:
+    """The token's user: read from the database, or (first seen) fetched from Clerk and upserted."""
     try:
-        clerk_user = clerk.get_user(clerk_user_id)
+        return user_get_or_fetch(clerk_user_id=clerk_user_id)
     except clerk.ClerkNotFound as exc:
         raise InvalidSessionToken("This account no longer exists.", reason="user_not_found") from exc
-    try:
-        return user_upsert_from_clerk(clerk_user=clerk_user)
     except ClerkDataStale as exc:
         raise InvalidSessionToken("This account is not available.", reason="user_stale") from exc
-    except IntegrityError:
-        # A concurrent first request (or the user.created webhook) inserted the row first.
-        user = user_get_by_clerk_id(clerk_user_id=clerk_user_id)
-        if user is None:
-            raise
-        return user
 
 
 def _verify(token: str) -> AuthResult:
     claims = verify_session_token(token)
-    user = user_for_session(clerk_user_id=claims["sub"]) or _user_seen_first(claims["sub"])
+    user = _user(claims["sub"])
     if not user.is_active:
         raise InvalidSessionToken("This account is deactivated.", reason="user_disabled")
     return user, claims

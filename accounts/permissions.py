@@ -26,7 +26,8 @@ def has_role(user: User | None, *roles: str) -> bool:
 
 
 def has_permission(user: User | None, permission: str, *, workspace: Workspace | None = None) -> bool:
-    """DESIGN.md's table: a role's permissions everywhere, plus `workspace:invite` for that workspace's admins."""
+    """The table (``accounts.roles.ROLE_PERMISSIONS``): a role's permissions everywhere, plus `workspace:invite`
+    for that workspace's admins."""
     if user is None or not user.is_authenticated or not user.is_active:
         return False
     if permission in ROLE_PERMISSIONS.get(user.role, frozenset()):

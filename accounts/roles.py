@@ -1,4 +1,8 @@
-"""Roles and what they may do: DESIGN.md's permission table, as data. Authorization reads roles from the database."""
+"""Roles and what they may do: the permission table of docs/security.md ("Roles"), as data.
+
+Authorization (``accounts.permissions``, the services and the ``{% load permissions %}`` template filter) reads this
+table and the role stored in the database, never a role string of its own.
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from accounts.roles import (
     WorkspaceRole,
     role_from_metadata,
 )
+from accounts.selectors import user_for_session, user_get_by_clerk_id
 from accounts.webhooks import lock_clerk_objects
 from core.audit import audit
 from core.emails import normalize_email
@@ -78,6 +79,30 @@ def user_upsert_from_clerk(*, clerk_user: ClerkUser, trust_role: bool = False) -
         raise
     _write_audits(audits)
     return user
+
+
+def user_get_or_fetch(*, clerk_user_id: str) -> User:
+    """The local user mirroring this Clerk user; one we have not seen yet is fetched from Clerk and upserted.
+
+    The one "find, else fetch and upsert" every caller shares (sign-in, webhooks, invitation acceptance, clerk_sync):
+    nobody waits for a ``user.created`` webhook that may still be on its way. The local read is
+    ``accounts.selectors.user_for_session`` (the hot path of every authenticated request).
+
+    Raises ``clerk.ClerkNotFound`` when Clerk has no such user and ``ClerkDataStale`` when its data is older than
+    what we hold for the same email; other gateway errors (``ClerkUnavailable``, rate limits) propagate.
+    """
+    user = user_for_session(clerk_user_id=clerk_user_id)
+    if user is not None:
+        return user
+    clerk_user = clerk.get_user(clerk_user_id)
+    try:
+        return user_upsert_from_clerk(clerk_user=clerk_user)
+    except IntegrityError:
+        # A concurrent first request (or the user.created webhook) inserted the row first.
+        user = user_get_by_clerk_id(clerk_user_id=clerk_user_id)
+        if user is None:
+            raise
+        return user
 
 
 def _write_audits(audits: _Audits) -> None:

@@ -21,6 +21,7 @@ from accounts.services import (
     ClerkDataStale,
     membership_upsert_from_clerk,
     user_delete_from_clerk,
+    user_get_or_fetch,
     user_upsert_from_clerk,
     workspace_delete_from_clerk,
     workspace_upsert_from_clerk,
@@ -163,10 +164,7 @@ def _membership_matches(row: WorkspaceMembership | None, remote: ClerkMembership
 
 
 def _upsert_membership(remote: ClerkMembership) -> None:
-    user = User.objects.filter(clerk_user_id=remote.user_id).first()
-    if user is None:
-        user = user_upsert_from_clerk(clerk_user=clerk.get_user(remote.user_id))
-    membership_upsert_from_clerk(membership=remote, user=user)
+    membership_upsert_from_clerk(membership=remote, user=user_get_or_fetch(clerk_user_id=remote.user_id))
 
 
 def _reconcile_memberships(context: SyncContext, organization: ClerkOrganization) -> None:

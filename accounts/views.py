@@ -20,7 +20,8 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.selectors import workspace_memberships_for_user
 from core.exceptions import NotAuthenticated, PermissionDenied
-from core.middleware import is_safe_redirect, sign_in_url
+from core.middleware import sign_in_url
+from core.redirects import safe_redirect
 
 SESSION_COOKIE_PREFIX = "__session"  # ClerkJS sets `__session`, and newer versions also `__session_<suffix>`
 
@@ -35,11 +36,9 @@ def signed_in_user(request: HttpRequest) -> User:
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
     """``candidate`` when it stays on this site and is not an auth page itself; the dashboard otherwise."""
-    if candidate and is_safe_redirect(request, candidate):
-        auth_pages = (reverse("sign-in"), reverse("sign-out"))
-        if not any(candidate.startswith(page) for page in auth_pages):
-            return candidate
-    return reverse("dashboard")
+    return safe_redirect(
+        request, candidate, default=reverse("dashboard"), exclude=(reverse("sign-in"), reverse("sign-out"))
+    )
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -115,9 +114,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
     An active super admin goes on to ``next``; anyone else who is signed in gets the 403 page (redirecting them to
     sign-in again would loop, since they already are signed in).
     """
-    next_url = request.GET.get("next") or reverse("admin:index")
-    if not is_safe_redirect(request, next_url):
-        next_url = reverse("admin:index")
+    next_url = safe_redirect(request, request.GET.get("next"), default=reverse("admin:index"))
     user = getattr(request, "user", None)
     if isinstance(user, User) and user.is_active:
         if user.is_staff:

@@ -17,12 +17,12 @@ from __future__ import annotations
 from accounts import clerk
 from accounts.clerk_types import ClerkMembership, ClerkOrganization, ClerkUser
 from accounts.models import User
-from accounts.selectors import user_get_by_clerk_id
 from accounts.services import (
     ClerkDataStale,
     membership_delete_from_clerk,
     membership_upsert_from_clerk,
     user_delete_from_clerk,
+    user_get_or_fetch,
     user_upsert_from_clerk,
     workspace_delete_from_clerk,
     workspace_upsert_from_clerk,
@@ -85,7 +85,7 @@ def membership_changed(event: WebhookEvent) -> str | None:
         return f"membership {membership.id} was deleted; ignored"
     if deleted.rule_out(membership.organization.id) or deleted.rule_out(membership.user_id):
         return f"organization or user of membership {membership.id} was deleted; ignored"
-    user = user_get_by_clerk_id(clerk_user_id=membership.user_id) or _fetch_user(membership.user_id)
+    user = _fetch_user(membership.user_id)
     if user is None:
         return f"user {membership.user_id} no longer exists in Clerk; ignored"
     membership_upsert_from_clerk(membership=membership, user=user)
@@ -101,12 +101,9 @@ def membership_deleted(event: WebhookEvent) -> str | None:
 
 
 def _fetch_user(clerk_user_id: str) -> User | None:
-    """A user we have not seen yet (its ``user.created`` is late): ask Clerk. Gateway failures propagate → retry."""
+    """Ours, or (its ``user.created`` is late) fetched from Clerk; None when Clerk has no such user. Gateway
+    failures propagate → retry."""
     try:
-        clerk_user = clerk.get_user(clerk_user_id)
-    except clerk.ClerkNotFound:
-        return None
-    try:
-        return user_upsert_from_clerk(clerk_user=clerk_user)
-    except ClerkDataStale:
+        return user_get_or_fetch(clerk_user_id=clerk_user_id)
+    except (clerk.ClerkNotFound, ClerkDataStale):
         return None

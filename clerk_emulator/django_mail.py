@@ -1,9 +1,10 @@
 """A Django email backend for the demo: the app's own emails land in the Clerk emulator's mailbox.
 
 Clerk's emails (workspace invitations, codes) already appear at ``/__emulator/mail``; the staff invitation is
-branded and sent by the app (DESIGN.md), and with Django's console backend its links came out quoted-printable,
-broken across lines. This backend posts each message's plain text (and HTML alternative) to the emulator's
-``POST /__emulator/mail`` so a person opening the demo finds every email in one inbox with clickable links.
+branded and sent by the app (docs/internal-user-invitations.md, "The email"), and with Django's console backend its
+links came out quoted-printable, broken across lines. This backend posts each message's plain text (and HTML
+alternative) to the emulator's ``POST /__emulator/mail`` so a person opening the demo finds every email in one inbox
+with clickable links.
 
 Configured by config/settings/local.py when the emulator is embedded; never in production. A failure to reach the
 emulator raises, as an SMTP failure would, so the app's own failure handling is what the demo shows.

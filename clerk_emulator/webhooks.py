@@ -1,10 +1,10 @@
 """Delivers the emulator's events as svix-signed webhooks, from a background thread, retrying with back-off.
 
-Like Svix (reference/clerk.md §6.1): each event is one message whose ``svix-id`` stays the same across attempts;
-the first attempt is immediate and a non-2xx answer (redirects included) or a connection failure is retried after
-each of ``retry_delays_s``. Requests that cause events only enqueue them, so a slow or hanging receiver never holds
-up the Backend API. One worker thread sends in order; a receiver that hangs delays later deliveries by at most
-``timeout_s`` per attempt.
+Like Svix (docs/clerk-emulator.md, "Webhooks"): each event is one message whose ``svix-id`` stays the same across
+attempts; the first attempt is immediate and a non-2xx answer (redirects included) or a connection failure is
+retried after each of ``retry_delays_s``. Requests that cause events only enqueue them, so a slow or hanging
+receiver never holds up the Backend API. One worker thread sends in order; a receiver that hangs delays later
+deliveries by at most ``timeout_s`` per attempt.
 """
 
 from __future__ import annotations

@@ -51,6 +51,13 @@ class Conflict(ApplicationError):
     default_message = "This conflicts with the current state."
 
 
+class InvitationNotPending(Conflict):
+    """Base of both apps' "no longer pending" refusals, so pages word it once (``core.pages.friendly_message``)."""
+
+    code = "invitation_not_pending"
+    default_message = "This invitation is no longer pending."
+
+
 class Gone(ApplicationError):
     code = "gone"
     http_status = 410

@@ -17,20 +17,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.api import error_body
 from core.exceptions import ApplicationError, NotAuthenticated, PermissionDenied, RateLimited
+from core.redirects import is_safe_redirect
 
 MACHINE_PATH_PREFIXES = ("/api/", "/webhooks/")
-
-
-def is_safe_redirect(request: HttpRequest, url: str | None) -> bool:
-    """A redirect target on this site: a path, or an absolute URL to this host (https only on https)."""
-    return bool(url) and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
 
 
 def sign_in_url(next_url: str | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.exceptions import ApplicationError, RateLimited, UpstreamError, UpstreamUnavailable
+from core.exceptions import ApplicationError, InvitationNotPending, RateLimited, UpstreamError, UpstreamUnavailable
 
 
 def friendly_message(exc: ApplicationError, *, action: str) -> str:
@@ -13,6 +13,6 @@ def friendly_message(exc: ApplicationError, *, action: str) -> str:
         return f"Clerk, our sign-in provider, is not answering right now. Try to {action} again in a moment."
     if isinstance(exc, UpstreamError):
         return f"Clerk refused to {action}: {exc.message}"
-    if exc.code == "invitation_not_pending":
+    if isinstance(exc, InvitationNotPending):
         return f"Could not {action}: this invitation is no longer pending (accepted, revoked or expired)."
     return exc.message

@@ -1,10 +1,11 @@
 """The branded staff invitation email (issue 5, item 3).
 
-Built with django-templated-mail 1.1.1, minding its bugs (reference/reliability.md §A5): the template keeps its
-``subject``/``text_body``/``html_body`` blocks at the top level (``{% extends %}`` renders empty), so the shared
-layout lives in ``templates/email/`` and is pulled in with ``{% include %}``; the subject and text part turn
-autoescape off; the absolute https URL is passed in the context (templated-mail defaults to http without a request);
-callers in tasks pass plain values, never the message object (it holds ``request`` and cannot be pickled).
+Built with django-templated-mail 1.1.1, minding its two known bugs (docs/internal-user-invitations.md, "The email"):
+the template keeps its ``subject``/``text_body``/``html_body`` blocks at the top level (``{% extends %}`` renders
+empty), so the shared layout lives in ``templates/email/`` and is pulled in with ``{% include %}``; the subject and
+text part turn autoescape off; the absolute https URL is passed in the context (templated-mail defaults to http
+without a request); callers in tasks pass plain values, never the message object (it holds ``request`` and cannot be
+pickled).
 """
 
 from __future__ import annotations

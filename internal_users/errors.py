@@ -1,8 +1,12 @@
-"""Errors of the staff services. Their ``code`` values are part of the API contract (DESIGN.md, "Errors")."""
+"""Errors of the staff services, one class per refusal: views match these classes, never their codes.
+
+Their ``code`` values are part of the API contract (docs/internal-user-invitations.md, "API").
+"""
 
 from __future__ import annotations
 
 from core.exceptions import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.exceptions import InvitationNotPending as _NotPending
 
 
 class InvalidStaffRole(InvalidInput):
@@ -29,9 +33,8 @@ class AlreadyInvited(Conflict):
     default_message = "This email already has a pending staff invitation."
 
 
-class InvitationNotPending(Conflict):
-    code = "invitation_not_pending"
-    default_message = "This invitation is no longer pending."
+class InvitationNotPending(_NotPending):
+    """Resend or revoke of a staff invitation that is no longer pending (accepted; or revoked, on resend)."""
 
 
 class SuperAdminOnly(PermissionDenied):
@@ -42,6 +45,13 @@ class SuperAdminOnly(PermissionDenied):
 class CannotActOnSelf(PermissionDenied):
     code = "cannot_act_on_self"
     default_message = "You cannot do this to your own account."
+
+
+class NoAccount(NotFound):
+    """Granting a staff role to an email no account (ours or Clerk's) uses: invite them instead."""
+
+    code = "no_account"
+    default_message = "No account uses this email. Invite them instead."
 
 
 class LastSuperAdmin(Conflict):

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts.models import User
 from core.exceptions import ApplicationError
+from internal_users.phone_onboarding import phone_onboarding_required
 
 ONBOARDING_PATH = "/onboarding/phone/"  # internal_users/urls.py
 _OPEN_PREFIXES = ("/api/", "/webhooks/", "/sign-in/", "/sign-out/", "/accept-invite/", "/internal/accept-invite/")
@@ -32,7 +33,7 @@ class PhoneOnboardingMiddleware:
             user = getattr(request, "user", None)  # resolves the session; Clerk may be down
         except ApplicationError:
             return self.get_response(request)  # the page meets the same error and explains it
-        if isinstance(user, User) and user.is_active and user.phone_verification_required and not user.is_internal:
+        if isinstance(user, User) and user.is_active and phone_onboarding_required(user):
             return HttpResponseRedirect(f"{ONBOARDING_PATH}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 

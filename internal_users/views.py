@@ -27,10 +27,10 @@ from accounts.roles import INTERNAL_ROLES, Permission, Role
 from accounts.views import safe_next, signed_in_user
 from core import ratelimits
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied
-from core.middleware import is_safe_redirect
 from core.pages import friendly_message
-from internal_users import onboarding, selectors, services
-from internal_users.errors import InvalidCursor
+from core.redirects import safe_redirect
+from internal_users import phone_onboarding, selectors, services
+from internal_users.errors import AlreadyAUser, CannotActOnSelf, InvalidCursor, NoAccount, SuperAdminOnly
 from internal_users.forms import RemoveForm, StaffRoleForm, role_choices_for
 from internal_users.models import InternalInvitation
 from internal_users.ratelimits import (
@@ -47,6 +47,9 @@ NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middle
 manage_staff = require_permission(Permission.INTERNAL_USERS_MANAGE)
 ACCEPT_STATUSES = frozenset({"sign_up", "sign_in", "complete"})
 LIST_PAGE_HEADER = "X-Staff-Page"
+# Refusals the grant form shows next to its field (the rest of NOT_OURS are the error pages'). Granting goes by
+# email, so its only NotFound is "no account uses it" (NoAccount; services still raise it as NotFound).
+GRANT_REFUSALS = (SuperAdminOnly, CannotActOnSelf, NoAccount, NotFound)
 
 
 # POSTs count per user with the API's (same groups, keys and rates); fail closed when the cache is down.
@@ -68,7 +71,7 @@ def _done(request: HttpRequest, message: str) -> HttpResponseRedirect:
 
 
 def _failed(request: HttpRequest, exc: ApplicationError, *, action: str) -> HttpResponseRedirect:
-    if isinstance(exc, NOT_OURS) and not exc.code.startswith(("super_admin", "cannot_act")):
+    if isinstance(exc, NOT_OURS) and not isinstance(exc, (SuperAdminOnly, CannotActOnSelf)):
         raise exc
     messages.error(request, friendly_message(exc, action=action))
     return HttpResponseRedirect(_safe_back(request))
@@ -140,13 +143,13 @@ def staff_users(request: HttpRequest) -> HttpResponse:
                     email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor
                 )
             except ApplicationError as exc:
-                if isinstance(exc, NOT_OURS) and not exc.code.startswith("super_admin"):
+                if isinstance(exc, NOT_OURS) and not isinstance(exc, SuperAdminOnly):
                     raise
                 # Prefilled for "Grant staff role" (add_error drops the email from cleaned_data: copy it first).
                 grant = StaffRoleForm(initial=dict(form.cleaned_data), actor=actor, auto_id="grant-%s")
                 form.add_error("email", friendly_message(exc, action="invite"))
                 context = _list_context(request, actor, invite_form=form, grant_form=grant)
-                context["already_a_user"] = exc.code == "already_a_user"
+                context["already_a_user"] = isinstance(exc, AlreadyAUser)
                 return _list_page(request, context, status=exc.http_status)
             return _done(request, f"Invitation sent to {row.email}.")
         context = _list_context(request, actor, invite_form=form)
@@ -167,11 +170,7 @@ def grant_role(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=actor
             )
         except ApplicationError as exc:
-            if isinstance(exc, NOT_OURS) and exc.code not in {
-                "super_admin_required",
-                "cannot_act_on_self",
-                "no_account",
-            }:
+            if isinstance(exc, NOT_OURS) and not isinstance(exc, GRANT_REFUSALS):
                 raise
             form.add_error("email", friendly_message(exc, action="grant the role"))
             status = exc.http_status
@@ -274,8 +273,7 @@ def user_remove(request: HttpRequest, clerk_user_id: str) -> HttpResponse:
 def _safe_back(request: HttpRequest) -> str:
     """Back to the staff list the action came from (its filters and page), never off-site."""
     base = reverse("internal_users:users")
-    back = request.GET.get("back") or request.POST.get("back") or base
-    return back if back.startswith(base) and is_safe_redirect(request, back) else base
+    return safe_redirect(request, request.GET.get("back") or request.POST.get("back"), default=base, within=base)
 
 
 # --------------------------------------------------------------------------- accept
@@ -327,11 +325,11 @@ def _invitation_preview(raw: str, *, row: InternalInvitation | None) -> dict[str
 def onboarding_phone(request: HttpRequest) -> HttpResponse:
     user = signed_in_user(request)
     next_url = safe_next(request, request.GET.get("next") or request.POST.get("next"))
-    if user.is_internal or not user.phone_verification_required:
-        return HttpResponseRedirect(reverse("internal_users:dashboard") if user.is_internal else next_url)
+    if not phone_onboarding.phone_onboarding_required(user):
+        return HttpResponseRedirect(phone_onboarding.phone_onboarding_exit(user, next_url=next_url))
     if request.method == "POST":
         try:
-            onboarding.phone_verification_complete(user=user)
+            phone_onboarding.phone_verification_complete(user=user)
         except ApplicationError as exc:
             if isinstance(exc, NOT_OURS):
                 raise

@@ -31,6 +31,8 @@ from core.audit import audit_event, audit_many
 from core.exceptions import ApplicationError, InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from core.request_id import current_request_id
 from invitations import invite_check, services
+from invitations.cooldown import ResendTooSoon
+from invitations.errors import InvitationNotPending
 from invitations.invite_check import CheckedEntry, InviteEntry
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 from invitations.pending import pending_matching
@@ -120,10 +122,10 @@ def bulk_targets(
 
 
 def _failure(row: WorkspaceInvitation, exc: ApplicationError) -> BulkResult:
-    if exc.code == "invitation_not_pending":
+    if isinstance(exc, InvitationNotPending):
         return BulkResult(row.pk, row.email, "not_pending", exc.message, exc.code)
     if isinstance(exc, RateLimited):
-        kind = "cooldown" if exc.code == "resend_cooldown" else "rate_limited"
+        kind = "cooldown" if isinstance(exc, ResendTooSoon) else "rate_limited"
         return BulkResult(row.pk, row.email, kind, exc.message, exc.code, exc.retry_after)
     return BulkResult(row.pk, row.email, "failed", exc.message, exc.code)
 
@@ -142,7 +144,7 @@ def invitations_bulk_resend(
         except NOT_PER_ROW:
             raise
         except ApplicationError as exc:
-            if isinstance(exc, RateLimited) and exc.code != "resend_cooldown":
+            if isinstance(exc, RateLimited) and not isinstance(exc, ResendTooSoon):
                 stopped = exc  # the budget or Clerk said stop: asking again for the next rows only makes it worse
             results.append(_failure(row, exc))
         else:

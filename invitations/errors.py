@@ -1,15 +1,16 @@
-"""Errors of the invitation services. Their ``code`` values are part of the API contract (DESIGN.md, "Errors")."""
+"""Errors of the invitation services, one class per refusal: views match these classes, never their codes.
+
+Their ``code`` values are part of the API contract (docs/workspace-invitations.md, "Errors").
+"""
 
 from __future__ import annotations
 
 from core.exceptions import Conflict, InvalidInput
+from core.exceptions import InvitationNotPending as _NotPending
 
 
-class InvitationNotPending(Conflict):
+class InvitationNotPending(_NotPending):
     """Resend or revoke of an invitation that is no longer open (accepted, expired, failed; or revoked, on resend)."""
-
-    code = "invitation_not_pending"
-    default_message = "This invitation is no longer pending."
 
 
 class InvalidRole(InvalidInput):

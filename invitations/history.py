@@ -1,7 +1,7 @@
 """Reads for a workspace's invitation history: the invitations that are over (accepted, revoked, expired, failed),
 filtered by status, searched by email, in pages cut by a keyset cursor.
 
-A page costs two queries whatever the size of the table (bench/history_load.py measures it): one ``UNION ALL`` of
+A page costs two queries whatever the size of the table (bench/history_list.py measures it): one ``UNION ALL`` of
 one small index range scan per stored status asked for (``(workspace, status, -created_at)``; for ``expired`` also
 the open rows already past ``expires_at``, through ``(workspace, status, expires_at)``), each cut at the cursor and
 at the page size, merged and cut again; then the page's rows with their people. The email search is a substring

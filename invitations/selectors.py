@@ -1,8 +1,8 @@
 """Reads for workspace invitations and the workspaces a person may see; used by the API and the pages alike.
 
-Scope rules (DESIGN.md, "Roles and permissions"): staff with ``workspace:invite`` everywhere (super_admin, admin, pm)
-see every workspace; anyone else sees the workspaces they belong to. A workspace or invitation outside the caller's
-reach is ``NotFound`` (404), never ``PermissionDenied``, so ids cannot be probed.
+Scope rules (docs/workspace-invitations.md, "Who may do what"): staff with ``workspace:invite`` everywhere
+(super_admin, admin, pm) see every workspace; anyone else sees the workspaces they belong to. A workspace or
+invitation outside the caller's reach is ``NotFound`` (404), never ``PermissionDenied``, so ids cannot be probed.
 """
 
 from __future__ import annotations

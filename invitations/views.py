@@ -41,6 +41,7 @@ from core.pages import friendly_message
 from core.ratelimits import per_user_posts
 from invitations import selectors, services
 from invitations.api import ratelimits
+from invitations.errors import InvalidRole
 from invitations.forms import InviteForm
 from invitations.models import WorkspaceInvitation
 from invitations.pending import pending_page
@@ -167,7 +168,7 @@ def invite(request: HtmxHttpRequest, workspace_id: int) -> HttpResponse:
         except NOT_OURS:
             raise
         except InvalidInput as exc:
-            form.add_error("role" if exc.code == "invalid_role" else "emails", exc.message)
+            form.add_error("role" if isinstance(exc, InvalidRole) else "emails", exc.message)
             status = 400
         except ApplicationError as exc:
             invite_error = friendly_message(exc, action="send the invitations")

@@ -1,1 +1,1 @@
-"""The staff JSON API under ``/api/admin/internal-users/`` (DESIGN.md, "HTTP surface")."""
+"""The staff JSON API under ``/api/admin/internal-users/`` (docs/internal-user-invitations.md, "API")."""

@@ -1,4 +1,4 @@
-"""The staff API, mounted at /api/admin/internal-users/ (DESIGN.md, "HTTP surface").
+"""The staff API, mounted at /api/admin/internal-users/ (docs/internal-user-invitations.md, "API").
 
 - ``GET /`` (list), ``POST grant-role/``
 - ``POST invitations/``, ``POST invitations/{invitation_id}/resend/`` and ``…/revoke/``

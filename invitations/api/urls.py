@@ -1,4 +1,4 @@
-"""The workspace invitation API, mounted under /api/ (DESIGN.md, "HTTP surface").
+"""The workspace invitation API, mounted under /api/ (docs/workspace-invitations.md, "API").
 
 - ``GET|POST workspaces/{workspace_id}/invitations/``
 - ``POST workspaces/{workspace_id}/invitations/{invitation_id}/resend/`` and ``…/revoke/``

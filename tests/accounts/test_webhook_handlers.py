@@ -1,6 +1,6 @@
 """The accounts webhook handlers: users, workspaces and memberships mirrored from Clerk, idempotent and in any order.
 
-Test plan row wh_out_of_order (reference/reliability.md): every event is one the Clerk emulator emitted for a real
+Test plan row wh_out_of_order (docs/reliability.md): every event is one the Clerk emulator emitted for a real
 change made through its Backend API, signed with svix and POSTed to the endpoint.
 """
 

@@ -1,6 +1,6 @@
 """POST /webhooks/clerk/: svix verification, one stored event per message, rollback on failure, public but signed.
 
-Test plan rows wh_signature_matrix, wh_replay_dedupe and wh_public_but_signed (reference/reliability.md); the
+Test plan rows wh_signature_matrix, wh_replay_dedupe and wh_public_but_signed (docs/reliability.md); the
 payloads are the envelopes the Clerk emulator emits, signed with the real svix library.
 """
 

@@ -1,4 +1,4 @@
-"""Clerk's rules, as the emulator must enforce them (reference/clerk.md §2, §3, §5, §9; DESIGN "The Clerk emulator")."""
+"""Clerk's rules, as the emulator must enforce them (docs/clerk-emulator.md, "Clerk behaviours")."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from clerk_emulator.state import Emulator, Fault
 from core.exceptions import NotAuthenticated
 from core.models import AuditEvent
 from core.reconcile import SyncContext, clerk_sync
-from internal_users import onboarding, selectors, services, sync
+from internal_users import phone_onboarding, selectors, services, sync
 from internal_users.api.serializers import StaffEntrySerializer, StaffListQuerySerializer
 from internal_users.api.views import CAN_MANAGE, StaffViewSetBase
 from internal_users.errors import InvitationNotPending
@@ -479,6 +479,6 @@ def test_phone_verification_of_an_onboarded_user_asks_clerk_nothing(
     assert session.user is not None
     assert session.user.phone_verification_required is False
     calls = len(clerk_gateway.request_log)
-    assert onboarding.phone_verification_complete(user=session.user) is session.user
+    assert phone_onboarding.phone_verification_complete(user=session.user) is session.user
     assert len(clerk_gateway.request_log) == calls
     assert audits("user.phone_verified") == []
