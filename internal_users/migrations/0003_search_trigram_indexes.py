@@ -17,11 +17,12 @@ from typing import Any
 
 from django.db import migrations
 
+STAFF = "WHERE is_internal"
 INDEXES = {
     "internal_users_inv_email_trgm": "internal_users_internalinvitation USING gin (UPPER(email::text) gin_trgm_ops)",
-    "accounts_user_staff_email_trgm": "accounts_user USING gin (UPPER(email::text) gin_trgm_ops) WHERE is_internal",
-    "accounts_user_staff_first_trgm": "accounts_user USING gin (UPPER(first_name::text) gin_trgm_ops) WHERE is_internal",
-    "accounts_user_staff_last_trgm": "accounts_user USING gin (UPPER(last_name::text) gin_trgm_ops) WHERE is_internal",
+    "accounts_user_staff_email_trgm": "accounts_user USING gin (UPPER(email::text) gin_trgm_ops) " + STAFF,
+    "accounts_user_staff_first_trgm": "accounts_user USING gin (UPPER(first_name::text) gin_trgm_ops) " + STAFF,
+    "accounts_user_staff_last_trgm": "accounts_user USING gin (UPPER(last_name::text) gin_trgm_ops) " + STAFF,
 }
 
 

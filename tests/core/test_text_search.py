@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from accounts.models import User, Workspace
 from core.text_search import contains, first_matches
 from invitations.models import WorkspaceInvitation
