@@ -41,20 +41,32 @@ def contains(field: str, text: str, *, indexed: bool) -> Q:
 
 
 def first_matches(
-    rows: QuerySet[Any], *, match: Match, key: Expression | str, descending: bool, need: int, window: int = WINDOW
+    rows: QuerySet[Any],
+    *,
+    match: Match,
+    key: Expression | str,
+    descending: bool,
+    need: int,
+    window_rows: QuerySet[Any] | None = None,
+    window: int = WINDOW,
 ) -> list[int]:
     """The primary keys of the first ``need`` rows of ``rows`` that ``match``, ordered by ``key`` (then the primary
-    key, in the same direction). ``rows`` carries every other filter, the cursor included; ``key`` must be what an
-    index of ``rows`` is ordered by, so that the walk and its bound are index range scans. One query."""
+    key, in the same direction). One query.
+
+    ``rows`` carries every other filter, the cursor included; ``key`` must be what an index of ``rows`` is ordered
+    by, so that the walk is an index range scan. ``window_rows`` (default ``rows``) is what the window is counted
+    in: the same list with fewer filters (the cursor kept), whose first ``window`` keys an index-only scan reads
+    (the window stays a prefix of the list, so the answer is the same; only where it ends moves)."""
     key_expr = F(key) if isinstance(key, str) else key
     rows = rows.annotate(_search_key=key_expr)
+    counted = (rows if window_rows is None else window_rows).annotate(_search_key=key_expr)
     direction = "-" if descending else ""
     order = (f"{direction}_search_key", f"{direction}pk")
     reverse = ("_search_key" if descending else "-_search_key", "pk" if descending else "-pk")
     # The window's far end: the key of its last row, or of the list's last row when the list is shorter.
     bound = Coalesce(
-        Subquery(rows.order_by(*order).values("_search_key")[window - 1 : window]),
-        Subquery(rows.order_by(*reverse).values("_search_key")[:1]),
+        Subquery(counted.order_by(*order).values("_search_key")[window - 1 : window]),
+        Subquery(counted.order_by(*reverse).values("_search_key")[:1]),
     )
     in_window = GreaterThanOrEqual(F("_search_key"), bound) if descending else LessThanOrEqual(F("_search_key"), bound)
     walk = rows.filter(in_window, match(False))

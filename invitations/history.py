@@ -141,12 +141,14 @@ def _searched_ids(
     over = Q(status__in=statuses)
     if InvitationStatus.EXPIRED in statuses:
         over |= Q(status__in=OPEN_STATUSES, expires_at__lte=now)
-    rows = _after(WorkspaceInvitation.objects.filter(over, workspace=workspace), after)
+    everything = _after(WorkspaceInvitation.objects.filter(workspace=workspace), after)
 
     def match(indexed: bool) -> Q:
         return contains("email", filters.search, indexed=indexed)
 
-    return first_matches(rows, match=match, key="created_at", descending=True, need=need)
+    return first_matches(
+        everything.filter(over), match=match, key="created_at", descending=True, need=need, window_rows=everything
+    )
 
 
 def _listed_ids(
