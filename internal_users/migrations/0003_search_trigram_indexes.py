@@ -8,7 +8,10 @@ which no b-tree serves. These GIN indexes (``pg_trgm``'s ``gin_trgm_ops``) on ex
   the staff list asks (the same predicate as ``accounts_user_staff_email``); they live in this app because only the
   staff search uses them.
 
-PostgreSQL only, with the ``pg_trgm`` extension (as invitations/0003 does for the history). Elsewhere (the demo's
+Two plain b-trees, on every database, let ``core.text_search.first_matches`` count its window with an index-only
+scan: ``internal_users_inv_created_id`` and ``accounts_user_staff_email_id`` (``(LOWER(email), id)`` of staff).
+
+The trigram indexes are PostgreSQL only, with the ``pg_trgm`` extension (as invitations/0003 does for the history). Elsewhere (the demo's
 SQLite) this migration does nothing and the search still works, unindexed. The indexes are not declared in the
 models' ``Meta``, so Django neither creates them on other databases nor tries to drop them.
 """
@@ -24,6 +27,23 @@ INDEXES = {
     "accounts_user_staff_first_trgm": "accounts_user USING gin (UPPER(first_name::text) gin_trgm_ops) " + STAFF,
     "accounts_user_staff_last_trgm": "accounts_user USING gin (UPPER(last_name::text) gin_trgm_ops) " + STAFF,
 }
+
+
+# The windows of core.text_search.first_matches, counted by an index-only scan (plain b-trees: every database).
+WINDOW_INDEXES = {
+    "internal_users_inv_created_id": "internal_users_internalinvitation (created_at DESC, id DESC)",
+    "accounts_user_staff_email_id": "accounts_user (LOWER(email), id) WHERE is_internal",
+}
+
+
+def _create_windows(apps: Any, schema_editor: Any) -> None:
+    for name, definition in WINDOW_INDEXES.items():
+        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
+
+
+def _drop_windows(apps: Any, schema_editor: Any) -> None:
+    for name in WINDOW_INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 def _create(apps: Any, schema_editor: Any) -> None:
@@ -47,4 +67,4 @@ class Migration(migrations.Migration):
         ("accounts", "0003_normalize_emails"),
     ]
 
-    operations = [migrations.RunPython(_create, _drop)]
+    operations = [migrations.RunPython(_create, _drop), migrations.RunPython(_create_windows, _drop_windows)]
