@@ -11,9 +11,9 @@ which no b-tree serves. These GIN indexes (``pg_trgm``'s ``gin_trgm_ops``) on ex
 Two plain b-trees, on every database, let ``core.text_search.first_matches`` count its window with an index-only
 scan: ``internal_users_inv_created_id`` and ``accounts_user_staff_email_id`` (``(LOWER(email), id)`` of staff).
 
-The trigram indexes are PostgreSQL only, with the ``pg_trgm`` extension (as invitations/0003 does for the history). Elsewhere (the demo's
-SQLite) this migration does nothing and the search still works, unindexed. The indexes are not declared in the
-models' ``Meta``, so Django neither creates them on other databases nor tries to drop them.
+The trigram indexes are PostgreSQL only, with the ``pg_trgm`` extension (as invitations/0003 does for the
+history). Elsewhere (the demo's SQLite) only the b-trees are made and the search still works, without trigrams.
+None is declared in the models' ``Meta``, so Django neither creates them twice nor tries to drop them.
 """
 
 from typing import Any
