@@ -20,8 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User, Workspace
-from internal_users.models import InternalInvitation
 from core.text_search import contains
+from internal_users.models import InternalInvitation
 from internal_users.selectors import _invitation_match, _user_match, staff_filters, staff_list
 from invitations.history import history_filters, invitation_history
 from invitations.models import WorkspaceInvitation
@@ -38,7 +38,8 @@ ROWS = 2_000
 
 @pytest.fixture
 def rows() -> Workspace:
-    """``ROWS`` of each, one of them a ``quokka`` (the rare word: trigrams no other row has): enough for the planner to prefer an index for a rare word, few enough to seed in a second."""
+    """``ROWS`` of each, one of them a ``quokka`` (the rare word: trigrams no other row has): enough for the planner
+    to prefer an index for a rare word, few enough to seed in a second."""
     workspace = Workspace.objects.create(clerk_organization_id="org_plan", name="Plan", slug="plan")
     inviter = User.objects.create(clerk_user_id="user_plan", email="admin@plan.test", is_internal=True, role="admin")
     later = timezone.now() + timedelta(days=7)
