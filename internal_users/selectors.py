@@ -3,6 +3,8 @@
 The list has two segments, always in this order: invitations (newest first), then users (by email). Pages are cut
 with a keyset cursor ``(segment, sort key, id)`` rather than an offset or a total count, so a page costs the same
 two indexed range scans whether there are a thousand rows or a hundred thousand (bench/staff_list.py measures it).
+A text search takes ``core.text_search.first_matches`` per segment (its ids, then its rows), served by the trigram
+and window indexes of migration 0003 (bench/search_scale.py).
 """
 
 from __future__ import annotations
