@@ -3,6 +3,8 @@
 The list has two segments, always in this order: invitations (newest first), then users (by email). Pages are cut
 with a keyset cursor ``(segment, sort key, id)`` rather than an offset or a total count, so a page costs the same
 two indexed range scans whether there are a thousand rows or a hundred thousand (bench/staff_list.py measures it).
+A text search takes ``core.text_search.first_matches`` per segment (its ids, then its rows), served by the trigram
+and window indexes of migration 0003 (bench/search_scale.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from accounts.clerk_tickets import clerk_invitation_id_from_ticket, resent_from
 from accounts.models import User
 from accounts.roles import INTERNAL_ROLES
 from core.exceptions import NotFound
+from core.text_search import Match, contains, first_matches
 from internal_users.errors import InvalidCursor, InvalidStaffFilter
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 
@@ -154,8 +157,6 @@ def _invitations(filters: StaffFilters, *, now: datetime) -> QuerySet[InternalIn
         )
     if filters.role:
         rows = rows.filter(role=filters.role)
-    if filters.search:
-        rows = rows.filter(email__icontains=filters.search)
     return rows
 
 
@@ -167,15 +168,28 @@ def _users(filters: StaffFilters) -> QuerySet[User] | None:
         rows = rows.filter(disabled_at__isnull=True)
     elif filters.status == "inactive":
         rows = rows.filter(disabled_at__isnull=False)
-    rows = rows.filter(role=filters.role) if filters.role else rows.filter(role__in=sorted(ROLE_FILTERS))
-    if filters.search:
-        words = filters.search.split()
-        condition = Q(email__icontains=filters.search)
+    return rows.filter(role=filters.role) if filters.role else rows.filter(role__in=sorted(ROLE_FILTERS))
+
+
+def _invitation_match(search: str) -> Match:
+    return lambda indexed: contains("email", search, indexed=indexed)
+
+
+def _user_match(search: str) -> Match:
+    """The email contains the whole text, or each word is in the first or the last name."""
+
+    def match(indexed: bool) -> Q:
         name = Q()
-        for word in words:
-            name &= Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        rows = rows.filter(condition | name)
-    return rows
+        for word in search.split():
+            name &= contains("first_name", word, indexed=indexed) | contains("last_name", word, indexed=indexed)
+        return contains("email", search, indexed=indexed) | name
+
+    return match
+
+
+def _in_order[T: (InternalInvitation, User)](rows: QuerySet[T], ids: list[int]) -> list[T]:
+    found = {row.pk: row for row in rows.filter(pk__in=ids)}
+    return [found[pk] for pk in ids if pk in found]
 
 
 def _invitation_status(row: InternalInvitation) -> str:
@@ -187,33 +201,71 @@ def _user_status(user: User) -> str:
 
 
 def _fetch_invitations(
-    rows: QuerySet[InternalInvitation], *, after: Cursor | None, before: Cursor | None, limit: int
+    rows: QuerySet[InternalInvitation],
+    *,
+    after: Cursor | None,
+    before: Cursor | None,
+    limit: int,
+    search: str = "",
+    oldest: bool = False,
 ) -> list[InternalInvitation]:
-    """Newest first. ``after``: rows following the cursor; ``before``: rows preceding it (returned in list order).
+    """Newest first. ``after``: rows following the cursor; ``before``: rows preceding it; ``oldest``: the last
+    rows of the list (both returned in list order).
 
     The keyset condition ``(created_at, id) < (t, id)`` is spelt with an OR, which no index can start from; the
     redundant ``created_at <= t`` (``>=`` backwards) is what lets the index scan begin at the cursor instead of
-    reading every row before it (bench/staff_list.py: O(position) without it).
+    reading every row before it (bench/staff_list.py: O(position) without it). A search takes
+    ``core.text_search.first_matches`` (the ids, then the rows: two queries), its window counted in all the
+    invitations past the cursor (the ``created_at`` index).
     """
-    if before is not None:
-        moment = _parse_time(before.sort)
-        rows = rows.filter(Q(created_at__gt=moment) | Q(created_at=moment, id__gt=before.id), created_at__gte=moment)
-        return list(rows.order_by("created_at", "id")[:limit])[::-1]
-    if after is not None:
-        moment = _parse_time(after.sort)
-        rows = rows.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=after.id), created_at__lte=moment)
-    return list(rows.order_by("-created_at", "-id")[:limit])
+    everything: QuerySet[InternalInvitation] = InternalInvitation.objects.all()
+    position = before or after
+    if position is not None:
+        moment = _parse_time(position.sort)
+        if before is not None:
+            keyset = Q(Q(created_at__gt=moment) | Q(created_at=moment, id__gt=before.id), created_at__gte=moment)
+        else:
+            keyset = Q(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=position.id), created_at__lte=moment)
+        rows, everything = rows.filter(keyset), everything.filter(keyset)
+    backwards = before is not None or oldest
+    if search:
+        ids = first_matches(
+            rows,
+            match=_invitation_match(search),
+            key="created_at",
+            descending=not backwards,
+            need=limit,
+            window_rows=everything,
+        )
+        found = _in_order(rows, ids)
+    else:
+        found = list(rows.order_by(*(("created_at", "id") if backwards else ("-created_at", "-id")))[:limit])
+    return found[::-1] if backwards else found
 
 
-def _fetch_users(rows: QuerySet[User], *, after: Cursor | None, before: Cursor | None, limit: int) -> list[User]:
-    """By lowercased email (unique), as the email index is built."""
+def _fetch_users(
+    rows: QuerySet[User], *, after: Cursor | None, before: Cursor | None, limit: int, search: str = ""
+) -> list[User]:
+    """By lowercased email (unique), as the email index is built. A search: as for the invitations, its window
+    counted in all staff users past the cursor (``accounts_user_staff_email``)."""
     email = Lower("email")
+    everything = User.objects.filter(is_internal=True)
     if before is not None:
-        rows = rows.filter(LessThan(email, before.sort))
-        return list(rows.order_by(email.desc())[:limit])[::-1]
-    if after is not None:
-        rows = rows.filter(GreaterThan(email, after.sort))
-    return list(rows.order_by(email.asc())[:limit])
+        rows, everything = rows.filter(LessThan(email, before.sort)), everything.filter(LessThan(email, before.sort))
+    elif after is not None:
+        rows, everything = (
+            rows.filter(GreaterThan(email, after.sort)),
+            everything.filter(GreaterThan(email, after.sort)),
+        )
+    backwards = before is not None
+    if search:
+        ids = first_matches(
+            rows, match=_user_match(search), key=email, descending=backwards, need=limit, window_rows=everything
+        )
+        found = _in_order(rows, ids)
+    else:
+        found = list(rows.order_by(email.desc() if backwards else email.asc())[:limit])
+    return found[::-1] if backwards else found
 
 
 def _cursor_of(entry: StaffEntry, *, backwards: bool) -> Cursor:
@@ -229,12 +281,12 @@ def _entries_forward(filters: StaffFilters, *, cursor: Cursor | None, limit: int
     entries: list[StaffEntry] = []
     invitations = _invitations(filters, now=now)
     if invitations is not None and (cursor is None or cursor.segment == "invitation"):
-        for row in _fetch_invitations(invitations, after=cursor, before=None, limit=limit):
+        for row in _fetch_invitations(invitations, after=cursor, before=None, limit=limit, search=filters.search):
             entries.append(StaffEntry("invitation", _invitation_status(row), invitation=row))
     users = _users(filters)
     if users is not None and len(entries) < limit:
         after = cursor if cursor is not None and cursor.segment == "user" else None
-        for user in _fetch_users(users, after=after, before=None, limit=limit - len(entries)):
+        for user in _fetch_users(users, after=after, before=None, limit=limit - len(entries), search=filters.search):
             entries.append(StaffEntry("user", _user_status(user), user=user))
     return entries
 
@@ -243,15 +295,19 @@ def _entries_backward(filters: StaffFilters, *, cursor: Cursor, limit: int, now:
     entries: list[StaffEntry] = []
     users = _users(filters)
     if users is not None and cursor.segment == "user":
-        for user in reversed(_fetch_users(users, after=None, before=cursor, limit=limit)):
+        for user in reversed(_fetch_users(users, after=None, before=cursor, limit=limit, search=filters.search)):
             entries.append(StaffEntry("user", _user_status(user), user=user))
     invitations = _invitations(filters, now=now)
     if invitations is not None and len(entries) < limit:
         before = cursor if cursor.segment == "invitation" else None
-        if before is None:
-            found = list(invitations.order_by("created_at", "id")[: limit - len(entries)])
+        if before is None:  # from the end of the invitations: the oldest first
+            found = _fetch_invitations(
+                invitations, after=None, before=None, limit=limit - len(entries), search=filters.search, oldest=True
+            )[::-1]
         else:
-            found = _fetch_invitations(invitations, after=None, before=before, limit=limit - len(entries))[::-1]
+            found = _fetch_invitations(
+                invitations, after=None, before=before, limit=limit - len(entries), search=filters.search
+            )[::-1]
         for row in found:
             entries.append(StaffEntry("invitation", _invitation_status(row), invitation=row))
     return entries[::-1]

@@ -5,7 +5,9 @@ A page costs two queries whatever the size of the table (bench/history_list.py m
 one small index range scan per stored status asked for (``(workspace, status, -created_at)``; for ``expired`` also
 the open rows already past ``expires_at``, through ``(workspace, status, expires_at)``), each cut at the cursor and
 at the page size, merged and cut again; then the page's rows with their people. The email search is a substring
-match (``UPPER(email) LIKE``), served by the trigram index of migration 0003.
+match (``UPPER(email) LIKE``) over one list of the statuses asked for, in the order of the ``(workspace,
+-created_at, -id)`` index (migration 0004): ``core.text_search.first_matches`` walks that index for a common
+word and asks the trigram index of migration 0003 for a rare one, in one statement.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Workspace
 from core.exceptions import InvalidInput
+from core.text_search import contains, first_matches
 from invitations.errors import InvalidStatusFilter
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
 
@@ -86,8 +89,6 @@ def _decode_cursor(value: str) -> tuple[datetime, int]:
 def _parts(workspace: Workspace, filters: HistoryFilters, *, now: datetime) -> list[QuerySet[WorkspaceInvitation]]:
     """One queryset per index range: a stored status, or (for expired) an open status past its expiry."""
     base = WorkspaceInvitation.objects.filter(workspace=workspace)
-    if filters.search:
-        base = base.filter(email__icontains=filters.search)
     statuses = [filters.status] if filters.status else list(HISTORY_STATUSES)
     parts: list[QuerySet[WorkspaceInvitation]] = [base.filter(status=status) for status in statuses]
     if InvitationStatus.EXPIRED in statuses:
@@ -108,16 +109,10 @@ def invitation_history(
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     now = now or timezone.now()
     after = _decode_cursor(cursor) if cursor else None
-    ranges = []
-    for part in _parts(workspace, filters, now=now):
-        if after is not None:
-            moment, row_id = after
-            # The OR alone cannot start an index scan; the redundant `created_at <= t` lets it begin at the cursor.
-            part = part.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id), created_at__lte=moment)
-        ranges.append(part.order_by("-created_at", "-id").values_list("id", "created_at")[: limit + 1])
-    first, *rest = ranges
-    merged = first.union(*rest, all=True).order_by("-created_at", "-id") if rest else first
-    ids = [row_id for row_id, _ in merged[: limit + 1]]
+    if filters.search:
+        ids = _searched_ids(workspace, filters, after=after, need=limit + 1, now=now)
+    else:
+        ids = _listed_ids(workspace, filters, after=after, need=limit + 1, now=now)
     has_more = len(ids) > limit
     ids = ids[:limit]
     rows = {
@@ -127,3 +122,42 @@ def invitation_history(
     invitations = [rows[row_id] for row_id in ids if row_id in rows]
     next_cursor = _encode_cursor(invitations[-1]) if has_more and invitations else None
     return HistoryPage(invitations=invitations, next_cursor=next_cursor, filters=filters)
+
+
+def _after(part: QuerySet[WorkspaceInvitation], after: tuple[datetime, int] | None) -> QuerySet[WorkspaceInvitation]:
+    if after is None:
+        return part
+    moment, row_id = after
+    # The OR alone cannot start an index scan; the redundant `created_at <= t` lets it begin at the cursor.
+    return part.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=row_id), created_at__lte=moment)
+
+
+def _searched_ids(
+    workspace: Workspace, filters: HistoryFilters, *, after: tuple[datetime, int] | None, need: int, now: datetime
+) -> list[int]:
+    """With a search: one list over the statuses asked for, walked by ``(workspace, -created_at, -id)`` or answered
+    by the trigram index, whichever the search needs (``core.text_search.first_matches``)."""
+    statuses = [filters.status] if filters.status else list(HISTORY_STATUSES)
+    over = Q(status__in=statuses)
+    if InvitationStatus.EXPIRED in statuses:
+        over |= Q(status__in=OPEN_STATUSES, expires_at__lte=now)
+    everything = _after(WorkspaceInvitation.objects.filter(workspace=workspace), after)
+
+    def match(indexed: bool) -> Q:
+        return contains("email", filters.search, indexed=indexed)
+
+    return first_matches(
+        everything.filter(over), match=match, key="created_at", descending=True, need=need, window_rows=everything
+    )
+
+
+def _listed_ids(
+    workspace: Workspace, filters: HistoryFilters, *, after: tuple[datetime, int] | None, need: int, now: datetime
+) -> list[int]:
+    limit = need - 1
+    ranges = []
+    for part in _parts(workspace, filters, now=now):
+        ranges.append(_after(part, after).order_by("-created_at", "-id").values_list("id", "created_at")[: limit + 1])
+    first, *rest = ranges
+    merged = first.union(*rest, all=True).order_by("-created_at", "-id") if rest else first
+    return [row_id for row_id, _ in merged[: limit + 1]]

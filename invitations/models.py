@@ -80,6 +80,8 @@ class WorkspaceInvitation(TimeStampedModel):
             # Open rows past their expiry (they count as expired in the history); see invitations/history.py.
             # The history's email search also has a trigram index, PostgreSQL only (migration 0003).
             models.Index(fields=["workspace", "status", "expires_at"], name="invitations_ws_status_expiry"),
+            # Every status in one order: what a text search walks (core/text_search.py; migration 0004).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="invitations_ws_created"),
         ]
 
     def __str__(self) -> str:

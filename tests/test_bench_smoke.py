@@ -136,3 +136,37 @@ def test_staff_list_costs_the_same_queries_at_both_sizes() -> None:
 def test_history_list_costs_the_same_queries_at_both_sizes() -> None:
     output = _run("history_list")
     _assert_lines(output, r"same queries at both sizes: yes", r"search, one match +2/2")
+
+
+def test_search_scale_uses_the_trigram_indexes_at_the_same_query_counts() -> None:
+    output = _run("search_scale")
+    _assert_lines(
+        output,
+        r"same queries at both sizes: yes",
+        r"staff, one email +3/3 +1/1",
+        r"pending, 'globex' \(1 in 8\) +3/3 +50/50",
+        r"trigram index internal_users_inv_email_trgm: used",
+        r"trigram index accounts_user_staff_email_trgm: used",
+        r"trigram index invitations_email_trgm: used",
+    )
+
+
+def test_pending_list_costs_the_same_queries_at_both_sizes() -> None:
+    output = _run("pending_list")
+    _assert_lines(output, r"same queries at both sizes: yes", r"search, one address +3/3 +1/1", r"first +2/2 +50/50")
+
+
+def test_members_list_costs_the_same_queries_at_both_sizes() -> None:
+    output = _run("members_list")
+    _assert_lines(output, r"same queries at both sizes: yes", r"API, first page \(count \+ page\) +2/2 +50/50")
+
+
+def test_bulk_revoke_makes_one_clerk_call_per_invitation_and_the_same_sql() -> None:
+    output = _run("bulk_revoke")
+    _assert_lines(
+        output,
+        r"\[ok\] every one of 200 revoked here",
+        r"\[ok\] every one revoked in Clerk \(200\)",
+        r"\[ok\] one Clerk call per invitation \(200\)",
+        r"\[ok\] SQL queries independent of the count",
+    )

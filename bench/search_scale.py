@@ -1,0 +1,113 @@
+"""Text search on the staff list and the pending lists at 1,000 and 100,000 rows (issue 13 item 5).
+
+Seeds one throwaway PostgreSQL database with two schemas (bench/two_sizes.py): at each size N staff users and N
+staff invitations (``bench/staff_list.py``'s seeding) and one workspace with N invitations (40% pending; one address
+in 10 at ``globex.test``), then times a page of 50 of each search through the product's selectors
+(``internal_users.selectors.staff_list``, ``invitations.pending.pending_page``), sizes alternating call by call,
+and prints queries, rows, medians and the ratio large/small. Then ``EXPLAIN ANALYZE`` of each at the large size,
+with the indexes the plans use: the trigram indexes of internal_users/0003 and invitations/0003 must be among them.
+Exit status 1 when a page's query count differs between the sizes, or a trigram index is not used.
+
+Searches: a staff user's full email (one match), a common first name (``hana``, one staff user in 14), a last name
+also in invitation addresses (``lee``, one in 10 of both); staff pending invitations by one address and by ``lee``;
+the workspace's pending list by one address and by a domain (``globex``, one pending invitation in 8).
+
+    python3 -m uv run python bench/search_scale.py           # 1,000 vs 100,000 (seeding takes most of it)
+    python3 -m uv run python bench/search_scale.py --quick   # 1,000 vs 10,000, 10 runs: CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import two_sizes  # noqa: E402
+from bench.load_common import say, throwaway_database  # noqa: E402
+
+PAGE = 50
+TRIGRAM_INDEXES = {
+    "internal_users_inv_email_trgm",
+    "accounts_user_staff_email_trgm",
+    "accounts_user_staff_first_trgm",
+    "invitations_email_trgm",
+}
+
+
+def _seed(rows: int) -> Any:
+    from bench import staff_list
+
+    staff_list._seed(rows, rows)
+    return two_sizes.seed_workspace_invitations(rows)
+
+
+def _pages(workspace: Any) -> two_sizes.Pages:
+    from django.db.models.functions import Lower
+
+    from accounts.models import User
+    from internal_users.models import InternalInvitation
+    from internal_users.selectors import staff_filters, staff_list
+    from invitations.models import WorkspaceInvitation
+    from invitations.pending import pending_page
+
+    staff = User.objects.filter(is_internal=True).order_by(Lower("email"))
+    one_user = staff[staff.count() // 2].email or ""
+    invitations = InternalInvitation.objects.filter(status="pending").order_by("id")
+    one_invitation = invitations[invitations.count() // 2].email
+    open_rows = WorkspaceInvitation.objects.filter(workspace=workspace, status="pending").order_by("id")
+    one_pending = open_rows[open_rows.count() // 3].email.split("@")[0].upper()
+
+    def staff_search(search: str, status: str | None = None) -> Any:
+        filters = staff_filters(search=search, status=status)
+        return lambda: staff_list(filters=filters, limit=PAGE)
+
+    def pending_search(query: str) -> Any:
+        return lambda: pending_page(workspace=workspace, query=query)
+
+    return {
+        "staff, one email": staff_search(one_user),
+        "staff, first name (1 in 14)": staff_search("hana"),
+        "staff, 'lee' (1 in 10)": staff_search("lee"),
+        "staff pending, one address": staff_search(one_invitation, "pending"),
+        "staff pending, 'lee'": staff_search("lee", "pending"),
+        "pending, one address": pending_search(one_pending),
+        "pending, 'globex' (1 in 8)": pending_search("globex"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1,000 vs 10,000 rows, 10 runs (CI)")
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=None, help="rows at the large size (100,000)")
+    parser.add_argument("--runs", type=int, default=None, help="timed calls per page (30)")
+    parser.add_argument("--plans", action="store_true", help="print the full EXPLAIN ANALYZE plans")
+    args = parser.parse_args()
+    large = args.large or (10_000 if args.quick else 100_000)
+    runs = args.runs or (10 if args.quick else 30)
+    with throwaway_database("search_scale") as database_url:
+        two_sizes.setup(database_url)
+        sizes = {}
+        for schema, rows in (("small", args.small), ("large", large)):
+            two_sizes.create_schema(schema)
+            sizes[schema] = _pages(_seed(rows))
+            say(f"seeded {rows:,} staff users, {rows:,} staff invitations, {rows:,} workspace invitations")
+        figures = two_sizes.measure(sizes, runs)
+        ok = two_sizes.report(f"search, page of {PAGE}", figures, args.small, large, runs)
+        say(f"\nplans at {large:,} rows:")
+        two_sizes.use("large")
+        used = two_sizes.print_plans(figures["large"], full=args.plans)
+        for index in sorted(TRIGRAM_INDEXES):
+            found = index in used
+            ok = ok and found
+            say(f"trigram index {index}: {'used' if found else 'NOT USED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
