@@ -24,10 +24,7 @@ _DOTTED = re.compile(r"(?<![\w./-])(" + "|".join(PACKAGES) + r")\.([a-z_][a-z0-9
 _LINK = re.compile(r"\]\(([^)#\s]+)")
 
 # (citing file, cited file): dead citations in modules another change rewrites (issue 15, item 3's split).
-KNOWN: set[tuple[str, str]] = {
-    ("internal_users/services.py", "DESIGN.md"),
-    ("invitations/services.py", "DESIGN.md"),
-}
+KNOWN: set[tuple[str, str]] = set()
 
 
 def cited_paths(text: str) -> Iterator[str]:

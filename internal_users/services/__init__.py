@@ -6,7 +6,7 @@ One module per capability: ``inviting``, ``resend_revoke``, ``expiry``, ``invita
 ``acceptance``, ``staff_users`` (deactivate, reactivate, remove, grant a role) and ``shared`` (checks, authorization
 and audit details they all use).
 
-Rules (DESIGN.md, "Roles and permissions"; issue 5):
+Rules (docs/internal-user-invitations.md, docs/security.md; issue 5):
 
 - ``internal_users:manage`` (super_admin, admin) for everything; ``internal_users:delete`` (super_admin) to remove;
   only a super_admin assigns the super_admin role or acts on a super_admin (invitation or user). Every check runs

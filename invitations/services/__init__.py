@@ -12,7 +12,7 @@ One module per capability (issue 15; like HackSoft's services and Zulip's ``acti
 - ``from_clerk``: what Clerk reports (accepted, revoked, a new membership);
 - ``shared``: the lease, backoff, reason codes, permission check and audit details they all use.
 
-How an invitation is made (issue 4, DESIGN.md "Clerk integration rules", reliability.md §A2):
+How an invitation is made (issue 4; docs/workspace-invitations.md, docs/reliability.md):
 
 1. **Local rows first.** In one short transaction we mark stale open rows expired, sort out members and open
    invitations (no Clerk call for those), and insert a ``queued`` row per new email. The partial unique constraint

@@ -1,4 +1,4 @@
-"""Staff services (internal_users/services.py): invite, email, resend, revoke, grant a role, deactivate, reactivate,
+"""Staff services (internal_users/services/): invite, email, resend, revoke, grant a role, deactivate, reactivate,
 remove, expire. Issue 5 items 1-3, at the service level.
 
 Every Clerk call goes through the real gateway to the in-thread Clerk emulator (tests/conftest.py); faults are

@@ -144,9 +144,11 @@ def test_preview_from_a_real_ticket(
         "pending",
         row.invitation.pk,
     )
-    # After a resend the old link's ticket no longer matches anything here.
+    # After a resend the old link's ticket is known as superseded (the accept page says a newer link was sent).
     services.invitation_resend(invitation=row.invitation, actor=admin)
-    assert selectors.invitation_preview_for_ticket(ticket=ticket) is None
+    old = selectors.invitation_preview_for_ticket(ticket=ticket)
+    assert old is not None
+    assert old.superseded
     # The inviter's snapshot survives their deletion.
     resent = row.invitation
     resent.refresh_from_db()
