@@ -47,9 +47,8 @@ NOT_OURS = (NotAuthenticated, PermissionDenied, NotFound)  # left to core.middle
 manage_staff = require_permission(Permission.INTERNAL_USERS_MANAGE)
 ACCEPT_STATUSES = frozenset({"sign_up", "sign_in", "complete"})
 LIST_PAGE_HEADER = "X-Staff-Page"
-# Refusals the grant form shows next to its field (the rest of NOT_OURS are the error pages'). Granting goes by
-# email, so its only NotFound is "no account uses it" (NoAccount; services still raise it as NotFound).
-GRANT_REFUSALS = (SuperAdminOnly, CannotActOnSelf, NoAccount, NotFound)
+# Refusals the grant form shows next to its field (the rest of NOT_OURS are the error pages').
+GRANT_REFUSALS = (SuperAdminOnly, CannotActOnSelf, NoAccount)
 
 
 # POSTs count per user with the API's (same groups, keys and rates); fail closed when the cache is down.

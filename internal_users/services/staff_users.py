@@ -15,9 +15,10 @@ from accounts.models import User
 from accounts.roles import Permission, Role
 from accounts.services import user_upsert_from_clerk
 from core.audit import audit
-from core.exceptions import NotFound, PermissionDenied
+from core.exceptions import PermissionDenied
 from internal_users.errors import (
     LastSuperAdmin,
+    NoAccount,
     NotStaff,
     SuperAdminOnly,
 )
@@ -168,7 +169,7 @@ def staff_role_grant(*, email: str, role: str, actor: User) -> User:
             return local
     clerk_user = clerk.get_user(local.clerk_user_id) if local is not None else _clerk_user_for(address)
     if clerk_user is None:
-        raise NotFound(f"No account uses {address}. Invite them instead.", code="no_account", extra={"email": address})
+        raise NoAccount(f"No account uses {address}. Invite them instead.", extra={"email": address})
     demoting = local is not None and wanted != Role.SUPER_ADMIN
     with (
         _super_admins_locked(local, action="staff_user.role_granted", actor=actor)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import clerk
 from accounts.clerk_types import ClerkOrganizationInvitation, clerk_time
 from accounts.models import User, Workspace
-from accounts.services import ClerkDataStale, user_upsert_from_clerk
+from accounts.services import ClerkDataStale, user_get_or_fetch, user_upsert_from_clerk
 from accounts.webhooks import deleted_in_clerk
 from core.audit import audit
 from invitations.models import OPEN_STATUSES, InvitationStatus, WorkspaceInvitation
@@ -24,15 +24,12 @@ from invitations.services.shared import AUDIT_TARGET, _invitation_details
 def accepting_user(*, clerk_user_id: str, email: str) -> User | None:
     """The local user who accepted: by Clerk id, fetched from Clerk when we have not seen them yet."""
     if clerk_user_id:
-        user = User.objects.filter(clerk_user_id=clerk_user_id).first()
-        if user is not None:
-            return user
-        if not deleted_in_clerk(clerk_user_id):
-            try:
-                return user_upsert_from_clerk(clerk_user=clerk.get_user(clerk_user_id))
-            except (clerk.ClerkNotFound, ClerkDataStale):
-                return None
-        return None
+        if deleted_in_clerk(clerk_user_id):  # a user.deleted already arrived: fetching would only answer 404
+            return User.objects.filter(clerk_user_id=clerk_user_id).first()
+        try:
+            return user_get_or_fetch(clerk_user_id=clerk_user_id)
+        except (clerk.ClerkNotFound, ClerkDataStale):
+            return None
     if not email:
         return None
     user = User.objects.filter(email__lower=email.lower()).first()
