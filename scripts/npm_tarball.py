@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 REGISTRY = "https://registry.npmjs.org"
 TIMEOUT_S = 60
+type VendorFn = Callable[[str, Path], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,34 @@ def fetch(name: str, version: str) -> Tarball:
     if actual != integrity:
         raise ValueError(f"{name}@{version}: integrity mismatch (published {integrity}, downloaded {actual})")
     return Tarball(name, version, integrity, data)
+
+
+def write_vendored(tarball: Tarball, picked: dict[str, bytes], target: Path) -> dict[str, str]:
+    """Replace ``target`` with ``picked`` (path → bytes) and its ``manifest.json``; returns path → sha256."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path, data in picked.items():
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
+        (target / path).write_bytes(data)
+    files = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(picked.items())}
+    manifest = {
+        "package": tarball.name,
+        "version": tarball.version,
+        "tarball_integrity": tarball.integrity,
+        "files": files,
+    }
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return files
+
+
+def vendor_main(
+    argv: list[str] | None, *, doc: str, package: str, default_version: str, target: Path, vendor: VendorFn
+) -> int:
+    """The command line both vendoring scripts share: ``--version``, then one line saying what was written."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--version", default=default_version, help=f"exact version (default {default_version})")
+    args = parser.parse_args(argv)
+    files = vendor(args.version, target)
+    print(f"Vendored {package}@{args.version} ({len(files)} files) into {target}")
+    return 0

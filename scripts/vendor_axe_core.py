@@ -10,10 +10,6 @@ downloaded at run time.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -34,24 +30,13 @@ def vendor(version: str, target: Path = TARGET) -> dict[str, str]:
     missing = [name for name in FILES if name not in members]
     if missing:
         raise ValueError(f"{PACKAGE}@{version} has no {', '.join(missing)}")
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for name in FILES:
-        (target / name).write_bytes(members[name])
-    files = {name: hashlib.sha256(members[name]).hexdigest() for name in sorted(FILES)}
-    manifest = {"package": PACKAGE, "version": version, "tarball_integrity": tarball.integrity, "files": files}
-    (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return files
+    return npm_tarball.write_vendored(tarball, {name: members[name] for name in FILES}, target)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default=DEFAULT_VERSION, help=f"exact version (default {DEFAULT_VERSION})")
-    args = parser.parse_args(argv)
-    files = vendor(args.version)
-    print(f"Vendored {PACKAGE}@{args.version} ({len(files)} files) into {TARGET}")
-    return 0
+    return npm_tarball.vendor_main(
+        argv, doc=__doc__ or PACKAGE, package=PACKAGE, default_version=DEFAULT_VERSION, target=TARGET, vendor=vendor
+    )
 
 
 if __name__ == "__main__":

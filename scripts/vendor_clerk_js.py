@@ -9,11 +9,7 @@ files at Clerk's script paths; nothing is downloaded at run time.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -38,25 +34,13 @@ def browser_files(files: dict[str, bytes], version: str) -> dict[str, bytes]:
 def vendor(version: str, target: Path = TARGET) -> dict[str, str]:
     """Replace ``target`` with the browser build of ``version``; returns the manifest's file list."""
     tarball = npm_tarball.fetch(PACKAGE, version)
-    picked = browser_files(tarball.members(), version)
-    if target.exists():
-        shutil.rmtree(target)
-    (target / "dist").mkdir(parents=True)
-    for path, data in picked.items():
-        (target / path).write_bytes(data)
-    files = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(picked.items())}
-    manifest = {"package": PACKAGE, "version": version, "tarball_integrity": tarball.integrity, "files": files}
-    (target / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return files
+    return npm_tarball.write_vendored(tarball, browser_files(tarball.members(), version), target)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default=DEFAULT_VERSION, help=f"exact version (default {DEFAULT_VERSION})")
-    args = parser.parse_args(argv)
-    files = vendor(args.version)
-    print(f"Vendored {PACKAGE}@{args.version} ({len(files)} files) into {TARGET}")
-    return 0
+    return npm_tarball.vendor_main(
+        argv, doc=__doc__ or PACKAGE, package=PACKAGE, default_version=DEFAULT_VERSION, target=TARGET, vendor=vendor
+    )
 
 
 if __name__ == "__main__":
