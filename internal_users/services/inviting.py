@@ -22,23 +22,18 @@ from internal_users.errors import (
     AlreadyInvited,
     AlreadyStaff,
     InvitationNotPending,
-    SuperAdminOnly,
 )
 from internal_users.models import EmailDelivery, InternalInvitation, InternalInvitationStatus
 from internal_users.services.shared import (
     ACCOUNT_EXISTS_CODES,
     AUDIT_INVITATION,
-    _denied,
+    _checked_role_request,
     _expiry,
     _invitation_details,
     _log,
     _metadata,
-    _require_manage,
-    _require_super_admin_for,
     _revoke_quietly,
     accept_url,
-    normalize_email,
-    staff_role,
 )
 
 
@@ -137,20 +132,9 @@ def internal_invite(*, email: str, role: str, actor: User) -> InternalInvitation
     call), ``already_staff``/``already_a_user``/``already_invited`` (409), and the gateway's 429/502/503 (the row is
     then gone: nothing half-made is left behind).
     """
-    _require_manage(actor)
-    address = normalize_email(email)
-    wanted = staff_role(role)
-    try:
-        _require_super_admin_for(actor, wanted)
-    except SuperAdminOnly as exc:
-        _denied(
-            "internal_invitation.created",
-            actor=actor,
-            target_type=AUDIT_INVITATION,
-            target_id=address,
-            exc=exc,
-        )
-        raise
+    address, wanted = _checked_role_request(
+        email=email, role=role, actor=actor, action="internal_invitation.created", target_type=AUDIT_INVITATION
+    )
     local = User.objects.filter(email__lower=address.lower()).first()
     if local is not None:
         if local.is_internal:

@@ -115,6 +115,20 @@ def _require_super_admin_for(actor: User, role: str) -> None:
         raise SuperAdminOnly()
 
 
+def _checked_role_request(*, email: str, role: str, actor: User, action: str, target_type: str) -> tuple[str, str]:
+    """The address and role a staff-role request names, after the checks every such request starts with: the actor
+    may manage staff, the address and role are valid, and only a super admin names super_admin (refusal audited)."""
+    _require_manage(actor)
+    address = normalize_email(email)
+    wanted = staff_role(role)
+    try:
+        _require_super_admin_for(actor, wanted)
+    except SuperAdminOnly as exc:
+        _denied(action, actor=actor, target_type=target_type, target_id=address, exc=exc)
+        raise
+    return address, wanted
+
+
 def _other_active_super_admins(user: User) -> bool:
     return (
         User.objects.filter(role=Role.SUPER_ADMIN, disabled_at__isnull=True, is_internal=True)

@@ -20,7 +20,6 @@ from internal_users.errors import (
     LastSuperAdmin,
     NoAccount,
     NotStaff,
-    SuperAdminOnly,
 )
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 from internal_users.services.inviting import _clerk_user_for
@@ -28,18 +27,15 @@ from internal_users.services.shared import (
     AUDIT_INVITATION,
     AUDIT_USER,
     _check_user_action,
+    _checked_role_request,
     _denied,
     _invitation_details,
     _log,
     _metadata,
-    _require_manage,
     _require_not_last_super_admin,
-    _require_super_admin_for,
     _revoke_quietly,
     _super_admins_locked,
     _user_details,
-    normalize_email,
-    staff_role,
 )
 
 
@@ -148,14 +144,9 @@ def staff_role_grant(*, email: str, role: str, actor: User) -> User:
     own role; only a super admin grants super_admin or changes a super admin's role; the last active super admin is
     never demoted.
     """
-    _require_manage(actor)
-    address = normalize_email(email)
-    wanted = staff_role(role)
-    try:
-        _require_super_admin_for(actor, wanted)
-    except SuperAdminOnly as exc:
-        _denied("staff_user.role_granted", actor=actor, target_type=AUDIT_USER, target_id=address, exc=exc)
-        raise
+    address, wanted = _checked_role_request(
+        email=email, role=role, actor=actor, action="staff_user.role_granted", target_type=AUDIT_USER
+    )
     local = User.objects.filter(email__lower=address.lower()).first()
     if local is not None:
 
