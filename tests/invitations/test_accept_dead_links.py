@@ -30,24 +30,6 @@ NAMES = ("Ada", "Lovelace", "ada@example.com", "Acme Inc", "as a member", "as an
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme Inc")
-
-
-@pytest.fixture
-def admin(signed_in: Callable[..., SignedInClient], workspace: Workspace) -> SignedInClient:
-    return signed_in(
-        Role.MEMBER,
-        via="cookie",
-        workspace=workspace,
-        workspace_role=WorkspaceRole.ADMIN,
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-    )
-
-
-@pytest.fixture
 def no_cooldown(settings: Any) -> None:
     settings.INVITATIONS_RESEND_COOLDOWN_SECONDS = 0
 

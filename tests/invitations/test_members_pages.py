@@ -55,7 +55,7 @@ def test_an_admin_sees_row_actions_with_their_own_dialog_and_a_member_only_leave
     assert 'aria-label="Make admin: Max Muster"' in page
     assert 'aria-label="Remove Max Muster from the workspace"' in page
     assert 'data-confirm-title="Remove Max Muster?"' in page
-    assert 'data-confirm="Max Muster loses access to Acme at once.' in page  # static/core/confirm.js asks
+    assert 'data-confirm="Max Muster loses access to Acme Inc at once.' in page  # static/core/confirm.js asks
     assert "members.js" in page
     assert "hx-confirm" not in page.split('id="members"')[1].split("</section>")[0]  # not the browser's confirm()
     # Ada is the only admin: her own demotion and leaving are disabled, with the reason.
@@ -64,7 +64,7 @@ def test_an_admin_sees_row_actions_with_their_own_dialog_and_a_member_only_leave
     own = member.get(f"/settings/?workspace={workspace.pk}").content.decode()
     assert "Make admin: Max Muster" not in own
     assert "Remove Ada Admin" not in own
-    assert 'data-confirm-title="Leave Acme?"' in own
+    assert 'data-confirm-title="Leave Acme Inc?"' in own
     assert "members.js" in own
 
 
@@ -82,7 +82,7 @@ def test_without_javascript_a_post_asks_first_then_changes_the_role(
 
     done = admin.post(role_url(workspace, user_of(member)), {"role": "admin", "confirm": "yes"}, follow=True)
     assert done.redirect_chain[-1][0].endswith(f"?workspace={workspace.pk}#members")
-    assert "Max Muster is now an admin of Acme." in done.content.decode()
+    assert "Max Muster is now an admin of Acme Inc." in done.content.decode()
     assert role_of(workspace, user_of(member)) == "admin"
 
 
@@ -97,7 +97,7 @@ def test_htmx_swaps_the_members_card_in_place(
     row = card.split(f'id="member-{user_of(member).clerk_user_id}"')[1].split("</li>")[0]
     assert "data-focus-after-swap" in row
     assert "badge-ws-admin" in row
-    assert "now an admin of Acme." in row
+    assert "now an admin of Acme Inc." in row
     assert 'aria-label="Make member: Max Muster"' in row
     # Ada is no longer the only admin: her own actions are enabled in the same answer.
     assert "You are the only admin" not in card

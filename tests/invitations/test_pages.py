@@ -28,25 +28,6 @@ HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme Inc")
-
-
-@pytest.fixture
-def admin(signed_in: Callable[..., SignedInClient], workspace: Workspace) -> SignedInClient:
-    """A workspace admin (a member by account role), signed in with the browser's cookie."""
-    return signed_in(
-        Role.MEMBER,
-        via="cookie",
-        workspace=workspace,
-        workspace_role=WorkspaceRole.ADMIN,
-        email="ada@example.com",
-        first_name="Ada",
-        last_name="Lovelace",
-    )
-
-
-@pytest.fixture
 def member(signed_in: Callable[..., SignedInClient], workspace: Workspace) -> SignedInClient:
     return signed_in(
         Role.MEMBER,

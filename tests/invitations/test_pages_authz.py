@@ -31,11 +31,6 @@ MATRIX: list[tuple[str, list[int]]] = [
 
 
 @pytest.fixture
-def workspace(clerk_workspace: Callable[..., Workspace]) -> Workspace:
-    return clerk_workspace("Acme Inc")
-
-
-@pytest.fixture
 def callers(
     signed_in: Callable[..., SignedInClient], clerk_workspace: Callable[..., Workspace], workspace: Workspace
 ) -> dict[str, Client]:
