@@ -7,6 +7,7 @@ reproduces it against a server started the same way. Below the run, the cases it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Workspace
 from accounts.roles import Role
-from tests.api_fuzz.conftest import FuzzTarget, max_examples, run_schemathesis
+from tests.api_fuzz.conftest import FUZZ_GROUPS, FuzzTarget, max_examples, run_schemathesis
 from tests.conftest import SignedInClient
 
 # The default budget (50 examples per operation) takes a few minutes on two cores; FUZZ_MAX_EXAMPLES scales it.
@@ -24,13 +25,22 @@ TIMEOUT_S = max(600, 12 * max_examples())
 
 
 @pytest.mark.timeout(TIMEOUT_S)
-def test_every_operation_passes_every_check(fuzz_target: FuzzTarget) -> None:
-    run = run_schemathesis(fuzz_target)
+@pytest.mark.parametrize("group", FUZZ_GROUPS)
+def test_every_operation_passes_every_check(fuzz_target: FuzzTarget, group: str) -> None:
+    run = run_schemathesis(fuzz_target, path_regex=FUZZ_GROUPS[group])
 
     assert run.operations, "no operation was tested"
     report = run.failure_report()
     if report:
         pytest.fail(f"schemathesis found problems:\n\n{report}", pytrace=False)
+
+
+def test_every_operation_is_fuzzed_in_exactly_one_group() -> None:
+    paths = APIClient().get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert paths
+    for path in paths:
+        groups = [name for name, regex in FUZZ_GROUPS.items() if re.search(regex, path)]
+        assert len(groups) == 1, f"{path} is fuzzed by {groups or 'no group'}"
 
 
 # --------------------------------------------------------------------------- what the fuzzer found, pinned
