@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connections
 from django.db.models import Expression, F, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat
 from django.db.models.lookups import GreaterThanOrEqual, IContains, IsNull, LessThanOrEqual
@@ -59,9 +60,12 @@ def first_matches(
     (the window stays a prefix of the list, so the answer is the same; only where it ends moves)."""
     key_expr = F(key) if isinstance(key, str) else key
     rows = rows.annotate(_search_key=key_expr)
-    counted = (rows if window_rows is None else window_rows).annotate(_search_key=key_expr)
     direction = "-" if descending else ""
     order = (f"{direction}_search_key", f"{direction}pk")
+    if not connections[rows.db].features.supports_slicing_ordering_in_compound:
+        # SQLite (the demo): no trigram index to choose, and no LIMIT inside a UNION: the walk alone.
+        return list(rows.filter(match(False)).order_by(*order).values_list("pk", flat=True)[:need])
+    counted = (rows if window_rows is None else window_rows).annotate(_search_key=key_expr)
     reverse = ("_search_key" if descending else "-_search_key", "pk" if descending else "-pk")
     # The window's far end: the key of its last row, or of the list's last row when the list is shorter.
     bound = Coalesce(

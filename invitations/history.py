@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -137,24 +138,40 @@ def _searched_ids(
 ) -> list[int]:
     """With a search: one list over the statuses asked for, walked by ``(workspace, -created_at, -id)`` or answered
     by the trigram index, whichever the search needs (``core.text_search.first_matches``)."""
-    statuses = [filters.status] if filters.status else list(HISTORY_STATUSES)
-    over = Q(status__in=statuses)
-    if InvitationStatus.EXPIRED in statuses:
-        over |= Q(status__in=OPEN_STATUSES, expires_at__lte=now)
     everything = _after(WorkspaceInvitation.objects.filter(workspace=workspace), after)
 
     def match(indexed: bool) -> Q:
         return contains("email", filters.search, indexed=indexed)
 
     return first_matches(
-        everything.filter(over), match=match, key="created_at", descending=True, need=need, window_rows=everything
+        _history_rows(everything, filters, now=now),
+        match=match,
+        key="created_at",
+        descending=True,
+        need=need,
+        window_rows=everything,
     )
+
+
+def _history_rows(
+    rows: QuerySet[WorkspaceInvitation], filters: HistoryFilters, *, now: datetime
+) -> QuerySet[WorkspaceInvitation]:
+    """The rows that are history: a stored status asked for, or (for expired) an open one past its expiry."""
+    statuses = [filters.status] if filters.status else list(HISTORY_STATUSES)
+    over = Q(status__in=statuses)
+    if InvitationStatus.EXPIRED in statuses:
+        over |= Q(status__in=OPEN_STATUSES, expires_at__lte=now)
+    return rows.filter(over)
 
 
 def _listed_ids(
     workspace: Workspace, filters: HistoryFilters, *, after: tuple[datetime, int] | None, need: int, now: datetime
 ) -> list[int]:
     limit = need - 1
+    if not connection.features.supports_slicing_ordering_in_compound:
+        # SQLite (the demo) allows no LIMIT inside a UNION: one filtered walk instead of the index ranges.
+        over = _history_rows(WorkspaceInvitation.objects.filter(workspace=workspace), filters, now=now)
+        return list(_after(over, after).order_by("-created_at", "-id").values_list("id", flat=True)[: limit + 1])
     ranges = []
     for part in _parts(workspace, filters, now=now):
         ranges.append(_after(part, after).order_by("-created_at", "-id").values_list("id", "created_at")[: limit + 1])
