@@ -7,7 +7,7 @@ TEST_WORKERS ?= $(shell python3 -c 'import os; print(max(1, min(4, len(os.sched_
 # worker finishing alone.
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: help install test test-fast lint run chromium vendor-clerk-js vendor-axe
+.PHONY: help install test test-fast test-sqlite lint run chromium vendor-clerk-js vendor-axe
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -22,6 +22,16 @@ test: install  ## Run the whole suite in parallel, reporting line and branch cov
 
 test-fast: install  ## The suite without the slow kinds (browser, fuzz, bench, live server, races, matrices, subprocesses), no coverage
 	$(UV) run pytest $(PYTEST_PARALLEL) -q -m "not slow"
+
+# The demo runs on SQLite, whose SQL differs where lists are built (no LIMIT inside a UNION, no trigram index):
+# the list, search and page tests run there too (without DATABASE_URL), fast ones only.
+SQLITE_TESTS := tests/core/test_text_search.py tests/core/test_capped_pages.py tests/invitations/test_history.py \
+	tests/invitations/test_history_pages.py tests/invitations/test_bulk.py tests/invitations/test_members_pages.py \
+	tests/invitations/test_pages.py tests/internal_users/test_selectors.py tests/internal_users/test_pages.py \
+	tests/internal_users/test_history.py
+
+test-sqlite: install  ## The list, search and page tests on SQLite, the demo's database
+	DATABASE_URL= $(UV) run pytest $(PYTEST_PARALLEL) -q -m "not slow" $(wildcard $(SQLITE_TESTS))
 
 lint: install  ## ruff (lint + format check) and mypy
 	$(UV) run ruff check .
