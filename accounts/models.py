@@ -126,6 +126,14 @@ class WorkspaceMembership(TimeStampedModel):
                 condition=models.Q(role__in=WorkspaceRole.values), name="accounts_membership_role_valid"
             ),
         ]
+        indexes = [
+            # The members list pages through a workspace's members newest first (invitations.selectors).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="accounts_membership_ws_joined"),
+            # Its admins: the last-admin rule locks them (invitations.members), the list asks whether there are two.
+            models.Index(
+                fields=["workspace"], condition=models.Q(role=WorkspaceRole.ADMIN), name="accounts_membership_ws_admins"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"

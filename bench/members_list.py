@@ -1,6 +1,7 @@
 """The workspace members list at 1,000 and 100,000 members (issue 12): what ``GET /api/workspaces/{id}/members/``
-reads for a page of 50 (``invitations.selectors.workspace_members`` through DRF's page-number paginator: a count,
-then the page), and the settings page's list.
+reads for a page of 50 (``invitations.selectors.workspace_members`` through ``core.capped_pages``'s paginator, the
+API's: a count up to 1,001, then the page and one row more), and the settings page's members card
+(``invitations.views.members_context``: the same two, and whether there are two admins).
 
 One workspace with N members (bulk-created users and memberships, 1 in 20 admins) at each size, each in its own
 schema of a throwaway PostgreSQL database; sizes alternate call by call; queries, rows, medians and the ratio
@@ -57,18 +58,33 @@ def _seed(count: int) -> Any:
 
 
 def _pages(workspace: Any) -> two_sizes.Pages:
-    from django.core.paginator import Paginator
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
 
+    from core.capped_pages import CappedPageNumberPagination
     from invitations.selectors import workspace_members
+    from invitations.views import members_context
 
     def api_page(number: int) -> Any:
+        request = Request(APIRequestFactory().get("/", {"page": number, "page_size": PAGE}))
+
         def call() -> list[Any]:
-            page = Paginator(workspace_members(workspace=workspace), PAGE).page(number)
-            return list(page.object_list)
+            paginator = CappedPageNumberPagination()
+            rows = paginator.paginate_queryset(workspace_members(workspace=workspace), request)
+            paginator.get_paginated_response([])
+            return rows
 
         return call
 
-    return {"API, first page (count + page)": api_page(1), "API, page 10": api_page(10)}
+    def settings_card(number: int) -> Any:
+        return lambda: members_context(workspace, str(number))["members"]
+
+    return {
+        "API, first page": api_page(1),
+        "API, page 10": api_page(10),
+        "settings card, first page": settings_card(1),
+        "settings card, page 10": settings_card(10),
+    }
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ from core.pages import friendly_message
 from core.ratelimits import per_user_posts
 from invitations import members, selectors
 from invitations.api import ratelimits
-from invitations.views import NOT_OURS, HtmxHttpRequest, _partial, _settings_url
+from invitations.views import NOT_OURS, HtmxHttpRequest, _partial, _settings_url, members_context
 
 _limited = per_user_posts
 
@@ -43,7 +43,7 @@ def _section(
     context = {
         "account": user,
         "workspace": workspace,
-        "members": list(selectors.workspace_members(workspace=workspace)),
+        **members_context(workspace, request.POST.get("members_page") or request.GET.get("members_page")),
         "may_manage_members": members.may_manage_members(user=user, workspace=workspace),
         **extra,
     }

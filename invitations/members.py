@@ -12,6 +12,10 @@ The rules, shared by the API (``invitations/api/members.py``) and the settings p
   ``organizationMembership.*`` webhooks Clerk sends for the same change later find it in place (an older
   ``updated`` is ignored by its ``updated_at``; a deletion removes nothing that is still there);
 - every change and every refusal is audited with the request id.
+
+The list itself is read a page at a time (``members_page``): newest first from an index, with a total counted up to
+``core.capped_pages.COUNT_CAP`` ("1,000+"), so a page costs the same at 1,000 and 100,000 members
+(bench/members_list.py, docs/figures.md).
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import CLERK_ORG_ROLES, WorkspaceRole
 from accounts.services import membership_upsert_from_clerk
 from core.audit import audit
+from core.capped_pages import CappedPage, capped_page
 from core.exceptions import ApplicationError, Conflict, InvalidInput, NotFound, PermissionDenied
 from core.models import AuditEvent
-from invitations.selectors import can_invite
+from invitations.selectors import can_invite, workspace_members
+
+PAGE_SIZE = 50
 
 
 class LastAdmin(Conflict):
@@ -51,6 +58,17 @@ def may_manage_members(*, user: User, workspace: Workspace) -> bool:
 
 def may_remove(*, user: User, workspace: Workspace, clerk_user_id: str) -> bool:
     return user.clerk_user_id == clerk_user_id or may_manage_members(user=user, workspace=workspace)
+
+
+def members_page(*, workspace: Workspace, page: int = 1) -> CappedPage[WorkspaceMembership]:
+    """One page of the workspace's members (``PAGE_SIZE``, newest first) with the capped count: two queries."""
+    return capped_page(rows=workspace_members(workspace=workspace), number=page, page_size=PAGE_SIZE)
+
+
+def has_several_admins(*, workspace: Workspace) -> bool:
+    """Whether the workspace has more than one admin (then any one of them may be demoted or removed)."""
+    admins = WorkspaceMembership.objects.filter(workspace=workspace, role=WorkspaceRole.ADMIN).order_by()
+    return admins[:2].count() > 1  # without the model's ordering, which would join every user to sort them
 
 
 def member_get(*, workspace: Workspace, clerk_user_id: str) -> WorkspaceMembership:

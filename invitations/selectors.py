@@ -60,7 +60,9 @@ def can_invite(*, user: User, workspace: Workspace) -> bool:
 
 
 def workspace_members(*, workspace: Workspace) -> QuerySet[WorkspaceMembership]:
-    return WorkspaceMembership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+    """The workspace's members, newest first: the order the ``accounts_membership_ws_joined`` index holds, so a page
+    reads its 50 rows whatever the workspace's size (ordering by the user's email walks every user instead)."""
+    return WorkspaceMembership.objects.filter(workspace=workspace).select_related("user").order_by("-created_at", "-id")
 
 
 def invitation_list(

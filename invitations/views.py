@@ -39,7 +39,7 @@ from core.exceptions import (
 )
 from core.pages import friendly_message
 from core.ratelimits import per_user_posts
-from invitations import selectors, services
+from invitations import members, selectors, services
 from invitations.api import ratelimits
 from invitations.errors import InvalidRole
 from invitations.forms import InviteForm
@@ -86,6 +86,18 @@ def _retry_text(results: Sequence[services.InviteResult]) -> str:
     return "\n".join(r.email for r in results if r.result in ("invalid_email", "failed"))
 
 
+def members_context(workspace: Workspace, page: object) -> dict[str, Any]:
+    """The members card's list: the page asked for (``members_page``), and whether there is more than one admin."""
+    text = str(page or "")
+    number = int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 5 else 1
+    found = members.members_page(workspace=workspace, page=number)
+    return {
+        "members_page": found,
+        "members": found.rows,
+        "several_admins": members.has_several_admins(workspace=workspace),
+    }
+
+
 def _settings_context(
     request: HttpRequest,
     *,
@@ -110,7 +122,7 @@ def _settings_context(
         "account": user,
         "workspace": workspace,
         "workspaces": workspaces,
-        "members": list(selectors.workspace_members(workspace=workspace)),
+        **members_context(workspace, request.GET.get("members_page")),
         "may_invite": may_invite,
         "may_manage_members": may_invite,  # the same permission (invitations.members.may_manage_members)
         "pending": page.rows if page is not None else [],

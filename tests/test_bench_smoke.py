@@ -158,7 +158,13 @@ def test_pending_list_costs_the_same_queries_at_both_sizes() -> None:
 
 def test_members_list_costs_the_same_queries_at_both_sizes() -> None:
     output = _run("members_list")
-    _assert_lines(output, r"same queries at both sizes: yes", r"API, first page \(count \+ page\) +2/2 +50/50")
+    _assert_lines(
+        output,
+        r"same queries at both sizes: yes",
+        r"API, first page +2/2 +50/50",
+        r"API, page 10 +2/2 +50/50",
+        r"settings card, page 10 +3/3 +50/50",
+    )
 
 
 def test_bulk_revoke_makes_one_clerk_call_per_invitation_and_the_same_sql() -> None:

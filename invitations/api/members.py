@@ -1,8 +1,10 @@
 """``/api/workspaces/{workspace_id}/members/``: list the members; change one's role (PATCH) or remove one (DELETE).
 
-``{user}`` is the member's Clerk user id (``clerk_user_id`` in the list): stable, and the id Clerk's own membership
-routes use. The rules are ``invitations.members``; refusals leave in the one error shape: ``last_admin`` (409),
-``permission_denied`` (403), ``not_found`` (404), ``invalid`` / ``invalid_role`` (400) and Clerk's errors.
+The list is newest first with a capped count (``core.capped_pages``): a page costs the same at 1,000 and 100,000
+members. ``{user}`` is the member's Clerk user id (``clerk_user_id`` in the list): stable, and the id Clerk's own
+membership routes use. The rules are ``invitations.members``; refusals leave in the one error shape:
+``last_admin`` (409), ``permission_denied`` (403), ``not_found`` (404), ``invalid`` / ``invalid_role`` (400) and
+Clerk's errors.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import WorkspaceMembership
+from core.capped_pages import CappedPageNumberPagination
 from core.ratelimits import per_user
 from invitations import members, selectors
 from invitations.api import ratelimits
@@ -65,7 +68,11 @@ WRITE_RESPONSES: dict[int, Any] = {
     list=extend_schema(
         operation_id="workspace_members_list",
         summary="List a workspace's members",
-        description="Paginated. Any member of the workspace may read it, as may super_admin, admin and pm.",
+        description=(
+            "Newest member first, a page at a time (`page`, `page_size`). `count` is exact up to 1,000; with more "
+            "members it is 1,000 and `count_capped` is true (follow `next` to the end). Any member of the workspace "
+            "may read it, as may super_admin, admin and pm."
+        ),
         responses={200: MemberSerializer(many=True), 400: BAD_QUERY, 401: UNAUTHENTICATED, 404: NOT_FOUND},
     ),
     partial_update=extend_schema(
@@ -99,6 +106,7 @@ WRITE_RESPONSES: dict[int, Any] = {
 class WorkspaceMemberViewSet(WorkspaceScopedViewSet):
     permission_classes = [IsAuthenticated, CanSeeWorkspace]
     serializer_class = MemberSerializer
+    pagination_class = CappedPageNumberPagination
     queryset = WorkspaceMembership.objects.none()  # for the schema
     http_method_names = ["get", "patch", "delete", "head"]
     lookup_url_kwarg = "user"

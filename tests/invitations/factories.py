@@ -12,6 +12,7 @@ from django.utils import timezone
 from factory.declarations import LazyFunction, Sequence, SubFactory
 from factory.django import DjangoModelFactory
 
+from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
 from clerk_emulator.state import Emulator
 from invitations.models import InvitationStatus, WorkspaceInvitation
@@ -60,3 +61,15 @@ def ticket_of(em: Emulator, clerk_invitation_id: str) -> str:
     """The ticket in the link Clerk emailed for that invitation (as the invitee would click it)."""
     url = em.organization_invitations[clerk_invitation_id].url or ""
     return url.split("ticket=", 1)[1]
+
+
+def many_members(workspace: Workspace, count: int, *, prefix: str = "crowd") -> list[WorkspaceMembership]:
+    """``count`` local members of ``workspace`` (bulk-created, members not admins), in the order they joined."""
+    users = User.objects.bulk_create(
+        User(clerk_user_id=f"user_{prefix}{i:05d}", email=f"{prefix}{i:05d}@example.com", first_name=prefix.title())
+        for i in range(count)
+    )
+    return WorkspaceMembership.objects.bulk_create(
+        WorkspaceMembership(workspace=workspace, user=user, clerk_membership_id=f"orgmem_{prefix}{i:05d}")
+        for i, user in enumerate(users)
+    )

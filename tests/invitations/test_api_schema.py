@@ -203,3 +203,15 @@ def test_member_and_workspace_shapes_are_documented(schema: dict[str, Any]) -> N
         "manage_members",
         "leave",
     }
+
+
+def test_the_member_list_documents_its_capped_count(schema: dict[str, Any]) -> None:
+    operation = schema["paths"][f"{WORKSPACE}/members/"]["get"]
+    page = _json_schema(schema, operation["responses"]["200"])
+    assert page["required"] == ["count", "count_capped", "next", "previous", "results"]
+    assert (page["properties"]["count"]["maximum"], page["properties"]["count_capped"]["type"]) == (1000, "boolean")
+    assert "clerk_user_id" in _ref(schema, page["properties"]["results"]["items"])["properties"]
+    assert "count_capped" in operation["description"]
+    # The other lists keep DRF's exact count.
+    invitations = _json_schema(schema, schema["paths"][f"{WORKSPACE}/invitations/"]["get"]["responses"]["200"])
+    assert "count_capped" not in invitations["properties"]

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import Role, WorkspaceRole
 from clerk_emulator.state import Emulator
 from core.models import AuditEvent
 from tests.conftest import SignedInClient
+from tests.invitations.factories import many_members
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +56,45 @@ def test_the_member_list_names_each_member_by_clerk_user_id(
     body = admin.get(f"/api/workspaces/{workspace.pk}/members/").json()
     ids = {row["email"]: row["clerk_user_id"] for row in body["results"]}
     assert ids == {"ada@example.com": user_of(admin).clerk_user_id, "max@example.com": user_of(member).clerk_user_id}
+
+
+def test_the_member_list_is_newest_first_with_a_capped_count_and_page_links(
+    admin: SignedInClient, workspace: Workspace
+) -> None:
+    crowd = many_members(workspace, 1_004)  # with the admin: 1,005 members
+    list_url = f"/api/workspaces/{workspace.pk}/members/"
+    body = admin.get(list_url, {"page_size": 100}).json()
+    assert (body["count"], body["count_capped"], body["previous"]) == (1_000, True, None)
+    assert body["next"] == f"http://testserver{list_url}?page=2&page_size=100"
+    newest = [m.user.clerk_user_id for m in reversed(crowd)]
+    assert [row["clerk_user_id"] for row in body["results"]] == newest[:100]
+    last = admin.get(list_url, {"page_size": 100, "page": 11}).json()
+    assert [row["clerk_user_id"] for row in last["results"]] == [*newest[1_000:], user_of(admin).clerk_user_id]
+    assert (last["count"], last["count_capped"], last["next"]) == (1_000, True, None)
+    assert last["previous"] == f"http://testserver{list_url}?page=10&page_size=100"
+    error(admin.get(list_url, {"page_size": 100, "page": 12}), 404, "not_found")
+
+
+def test_a_small_member_list_counts_exactly_and_ends_where_it_ends(
+    admin: SignedInClient, member: SignedInClient, workspace: Workspace
+) -> None:
+    body = admin.get(f"/api/workspaces/{workspace.pk}/members/").json()
+    assert (body["count"], body["count_capped"], body["next"], body["previous"]) == (2, False, None, None)
+    assert [row["email"] for row in body["results"]] == ["max@example.com", "ada@example.com"]  # newest first
+    error(admin.get(f"/api/workspaces/{workspace.pk}/members/", {"page": 2}), 404, "not_found")
+    error(admin.get(f"/api/workspaces/{workspace.pk}/members/", {"page": "0"}), 400, "invalid")
+
+
+def test_a_member_page_costs_the_same_queries_at_any_size(admin: SignedInClient, workspace: Workspace) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin.get(f"/api/workspaces/{workspace.pk}/members/", {"page": 2, "page_size": 5}).status_code == 200
+        return len(ctx.captured_queries)
+
+    many_members(workspace, 12, prefix="few")
+    few = queries()
+    many_members(workspace, 1_100, prefix="many")
+    assert queries() == few
 
 
 def test_patch_changes_the_role_and_is_audited_with_the_request_id(

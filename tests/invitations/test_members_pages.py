@@ -12,6 +12,7 @@ from accounts.models import User, Workspace, WorkspaceMembership
 from accounts.roles import WorkspaceRole
 from clerk_emulator.state import Emulator
 from tests.conftest import SignedInClient
+from tests.invitations.factories import many_members
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,38 @@ def test_a_member_may_not_act_on_others(
 def test_an_unknown_member_is_the_404_page(admin: SignedInClient, workspace: Workspace) -> None:
     response = admin.get(f"/settings/workspaces/{workspace.pk}/members/user_nobody/remove/")
     assert response.status_code == 404
+
+
+def test_the_members_card_pages_newest_first_with_a_capped_count(admin: SignedInClient, workspace: Workspace) -> None:
+    crowd = many_members(workspace, 1_004)  # with Ada: 1,005 members
+    first = admin.get(f"/settings/?workspace={workspace.pk}").content.decode()
+    card = first.split('id="members"')[1].split("</section>")[0]
+    assert 'aria-label="1,000+ members">1,000+</span>' in card
+    assert card.count('class="list-row member-row"') == 50
+    assert card.index(f"member-{crowd[-1].user.clerk_user_id}") < card.index(f"member-{crowd[-50].user.clerk_user_id}")
+    assert f"member-{crowd[-51].user.clerk_user_id}" not in card
+    assert "1\N{EN DASH}50 of 1,000+, newest first" in card
+    assert f"?workspace={workspace.pk}&amp;members_page=2#members" in card
+    last = admin.get(f"/settings/?workspace={workspace.pk}&members_page=21").content.decode()
+    card = last.split('id="members"')[1].split("</section>")[0]
+    assert "1001\N{EN DASH}1005 of 1,000+, newest first" in card
+    assert f"member-{user_of(admin).clerk_user_id}" in card  # the first to join is the last row
+    assert 'rel="next"' not in card
+    assert "members_page=20#members" in card
+    past = admin.get(f"/settings/?workspace={workspace.pk}&members_page=99").content.decode()
+    assert "1\N{EN DASH}50 of 1,000+" in past  # past the end: the first page again
+
+
+def test_an_htmx_row_action_answers_with_the_page_it_was_on(
+    admin: SignedInClient, member: SignedInClient, workspace: Workspace
+) -> None:
+    many_members(workspace, 60)  # Ada and Max joined first: they are on page 2 of 62
+    page = admin.get(f"/settings/?workspace={workspace.pk}&members_page=2").content.decode()
+    row = page.split(f'id="member-{user_of(member).clerk_user_id}"')[1].split("</li>")[0]
+    assert '<input type="hidden" name="members_page" value="2">' in row
+    response = admin.post(role_url(workspace, user_of(member)), {"role": "admin", "members_page": "2"}, **HTMX)
+    card = response.content.decode()
+    assert "51\N{EN DASH}62 of 62, newest first" in card
+    row = card.split(f'id="member-{user_of(member).clerk_user_id}"')[1].split("</li>")[0]
+    assert f"now an admin of {workspace.name}." in row
+    assert "You are the only admin" not in card  # two admins now, though Ada's row is the only other one shown

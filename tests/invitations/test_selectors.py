@@ -71,11 +71,12 @@ def test_can_invite_matrix(acme: Workspace, globex: Workspace) -> None:
     assert not selectors.can_invite(user=UserFactory.create(role=Role.PM, disabled_at=timezone.now()), workspace=acme)
 
 
-def test_workspace_members(acme: Workspace, globex: Workspace) -> None:
-    bob = MembershipFactory.create(workspace=acme, user=UserFactory.create(email="bob@example.com"))
+def test_workspace_members_newest_first(acme: Workspace, globex: Workspace) -> None:
     ann = MembershipFactory.create(workspace=acme, user=UserFactory.create(email="ann@example.com"))
+    cem = MembershipFactory.create(workspace=acme, user=UserFactory.create(email="cem@example.com"))
+    bob = MembershipFactory.create(workspace=acme, user=UserFactory.create(email="bob@example.com"))
     MembershipFactory.create(workspace=globex)
-    assert list(selectors.workspace_members(workspace=acme)) == [ann, bob]
+    assert list(selectors.workspace_members(workspace=acme)) == [bob, cem, ann]  # not by email: by when they joined
 
 
 # --------------------------------------------------------------------------- lists
