@@ -6,7 +6,8 @@ in 10 at ``globex.test``), then times a page of 50 of each search through the pr
 (``internal_users.selectors.staff_list``, ``invitations.pending.pending_page``), sizes alternating call by call,
 and prints queries, rows, medians and the ratio large/small. Then ``EXPLAIN ANALYZE`` of each at the large size,
 with the indexes the plans use: the trigram indexes of internal_users/0003 and invitations/0003 must be among them.
-Exit status 1 when a page's query count differs between the sizes, or a trigram index is not used.
+Exit status 1 when a page's query count differs between the sizes, a trigram index is not used, or a plan reads a
+searched table with a sequential scan.
 
 Searches: a staff user's full email (one match), a common first name (``hana``, one staff user in 14), a last name
 also in invitation addresses (``lee``, one in 10 of both); staff pending invitations by one address and by ``lee``;
@@ -182,6 +183,19 @@ def _pages(workspace: Any) -> two_sizes.Pages:
     }
 
 
+SEARCHED_TABLES = ("internal_users_internalinvitation", "accounts_user", "invitations_workspaceinvitation")
+
+
+def _sequential_scans(figures: dict[str, two_sizes.Figures]) -> list[str]:
+    """The pages whose statements read a searched table whole (``EXPLAIN ANALYZE`` on the current schema)."""
+    found = []
+    for name, page in figures.items():
+        for sql in page.sql:
+            text = two_sizes.plan(sql)
+            found += [f"{name} ({table})" for table in SEARCHED_TABLES if f"Seq Scan on {table} " in text + " "]
+    return sorted(set(found))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000 vs 10,000 rows, 10 runs (CI)")
@@ -211,6 +225,9 @@ def main() -> int:
             found = index in used
             ok = ok and found
             say(f"trigram index {index}: {'used' if found else 'NOT USED'}")
+        scanned = _sequential_scans(figures["large"])
+        ok = ok and not scanned
+        say(f"sequential scans of the searched tables: {', '.join(scanned) or 'none'}")
     return 0 if ok else 1
 
 
