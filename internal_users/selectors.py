@@ -26,7 +26,7 @@ from accounts.clerk_tickets import clerk_invitation_id_from_ticket, resent_from
 from accounts.models import User
 from accounts.roles import INTERNAL_ROLES
 from core.exceptions import NotFound
-from core.text_search import Match, contains, first_matches
+from core.text_search import Match, common_trigrams, contains, first_matches
 from internal_users.errors import InvalidCursor, InvalidStaffFilter
 from internal_users.models import InternalInvitation, InternalInvitationStatus
 
@@ -38,6 +38,10 @@ ROLE_FILTERS = frozenset(str(role) for role in INTERNAL_ROLES)
 MAX_SEARCH_LENGTH = 100
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+
+# The trigram indexes of the two emails (migration 0003), whose common trigrams the search leaves to the re-test.
+INVITATION_EMAIL_INDEX = "internal_users_inv_email_trgm"
+USER_EMAIL_INDEX = "accounts_user_staff_email_trgm"
 
 Segment = Literal["invitation", "user"]
 SEGMENTS: tuple[Segment, Segment] = ("invitation", "user")
@@ -116,6 +120,22 @@ class StaffFilters:
     search: str = ""
 
 
+@dataclass(frozen=True)
+class _Search:
+    """The search text, and the trigrams of each email column too common to ask its index for."""
+
+    text: str
+    invitation_common: frozenset[str] = frozenset()
+    user_common: frozenset[str] = frozenset()
+
+
+def _search_of(filters: StaffFilters) -> _Search | None:
+    if not filters.search:
+        return None
+    common = common_trigrams(INVITATION_EMAIL_INDEX, USER_EMAIL_INDEX)
+    return _Search(filters.search, common[INVITATION_EMAIL_INDEX], common[USER_EMAIL_INDEX])
+
+
 def _parse_time(value: str) -> datetime | None:
     try:
         return parse_datetime(value)
@@ -171,18 +191,18 @@ def _users(filters: StaffFilters) -> QuerySet[User] | None:
     return rows.filter(role=filters.role) if filters.role else rows.filter(role__in=sorted(ROLE_FILTERS))
 
 
-def _invitation_match(search: str) -> Match:
-    return lambda indexed: contains("email", search, indexed=indexed)
+def _invitation_match(search: str, common: frozenset[str] = frozenset()) -> Match:
+    return lambda indexed: contains("email", search, indexed=indexed, common=common)
 
 
-def _user_match(search: str) -> Match:
+def _user_match(search: str, common: frozenset[str] = frozenset()) -> Match:
     """The email contains the whole text, or each word is in the first or the last name."""
 
     def match(indexed: bool) -> Q:
         name = Q()
         for word in search.split():
             name &= contains("first_name", word, indexed=indexed) | contains("last_name", word, indexed=indexed)
-        return contains("email", search, indexed=indexed) | name
+        return contains("email", search, indexed=indexed, common=common) | name
 
     return match
 
@@ -206,7 +226,7 @@ def _fetch_invitations(
     after: Cursor | None,
     before: Cursor | None,
     limit: int,
-    search: str = "",
+    search: _Search | None = None,
     oldest: bool = False,
 ) -> list[InternalInvitation]:
     """Newest first. ``after``: rows following the cursor; ``before``: rows preceding it; ``oldest``: the last
@@ -228,10 +248,10 @@ def _fetch_invitations(
             keyset = Q(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=position.id), created_at__lte=moment)
         rows, everything = rows.filter(keyset), everything.filter(keyset)
     backwards = before is not None or oldest
-    if search:
+    if search is not None:
         ids = first_matches(
             rows,
-            match=_invitation_match(search),
+            match=_invitation_match(search.text, search.invitation_common),
             key="created_at",
             descending=not backwards,
             need=limit,
@@ -244,7 +264,7 @@ def _fetch_invitations(
 
 
 def _fetch_users(
-    rows: QuerySet[User], *, after: Cursor | None, before: Cursor | None, limit: int, search: str = ""
+    rows: QuerySet[User], *, after: Cursor | None, before: Cursor | None, limit: int, search: _Search | None = None
 ) -> list[User]:
     """By lowercased email (unique), as the email index is built. A search: as for the invitations, its window
     counted in all staff users past the cursor (``accounts_user_staff_email``)."""
@@ -258,9 +278,14 @@ def _fetch_users(
             everything.filter(GreaterThan(email, after.sort)),
         )
     backwards = before is not None
-    if search:
+    if search is not None:
         ids = first_matches(
-            rows, match=_user_match(search), key=email, descending=backwards, need=limit, window_rows=everything
+            rows,
+            match=_user_match(search.text, search.user_common),
+            key=email,
+            descending=backwards,
+            need=limit,
+            window_rows=everything,
         )
         found = _in_order(rows, ids)
     else:
@@ -277,36 +302,40 @@ def _cursor_of(entry: StaffEntry, *, backwards: bool) -> Cursor:
     return Cursor("user", (user.email or "").lower(), user.pk, backwards)
 
 
-def _entries_forward(filters: StaffFilters, *, cursor: Cursor | None, limit: int, now: datetime) -> list[StaffEntry]:
+def _entries_forward(
+    filters: StaffFilters, *, cursor: Cursor | None, limit: int, now: datetime, search: _Search | None
+) -> list[StaffEntry]:
     entries: list[StaffEntry] = []
     invitations = _invitations(filters, now=now)
     if invitations is not None and (cursor is None or cursor.segment == "invitation"):
-        for row in _fetch_invitations(invitations, after=cursor, before=None, limit=limit, search=filters.search):
+        for row in _fetch_invitations(invitations, after=cursor, before=None, limit=limit, search=search):
             entries.append(StaffEntry("invitation", _invitation_status(row), invitation=row))
     users = _users(filters)
     if users is not None and len(entries) < limit:
         after = cursor if cursor is not None and cursor.segment == "user" else None
-        for user in _fetch_users(users, after=after, before=None, limit=limit - len(entries), search=filters.search):
+        for user in _fetch_users(users, after=after, before=None, limit=limit - len(entries), search=search):
             entries.append(StaffEntry("user", _user_status(user), user=user))
     return entries
 
 
-def _entries_backward(filters: StaffFilters, *, cursor: Cursor, limit: int, now: datetime) -> list[StaffEntry]:
+def _entries_backward(
+    filters: StaffFilters, *, cursor: Cursor, limit: int, now: datetime, search: _Search | None
+) -> list[StaffEntry]:
     entries: list[StaffEntry] = []
     users = _users(filters)
     if users is not None and cursor.segment == "user":
-        for user in reversed(_fetch_users(users, after=None, before=cursor, limit=limit, search=filters.search)):
+        for user in reversed(_fetch_users(users, after=None, before=cursor, limit=limit, search=search)):
             entries.append(StaffEntry("user", _user_status(user), user=user))
     invitations = _invitations(filters, now=now)
     if invitations is not None and len(entries) < limit:
         before = cursor if cursor.segment == "invitation" else None
         if before is None:  # from the end of the invitations: the oldest first
             found = _fetch_invitations(
-                invitations, after=None, before=None, limit=limit - len(entries), search=filters.search, oldest=True
+                invitations, after=None, before=None, limit=limit - len(entries), search=search, oldest=True
             )[::-1]
         else:
             found = _fetch_invitations(
-                invitations, after=None, before=before, limit=limit - len(entries), search=filters.search
+                invitations, after=None, before=before, limit=limit - len(entries), search=search
             )[::-1]
         for row in found:
             entries.append(StaffEntry("invitation", _invitation_status(row), invitation=row))
@@ -316,18 +345,20 @@ def _entries_backward(filters: StaffFilters, *, cursor: Cursor, limit: int, now:
 def staff_list(
     *, filters: StaffFilters | None = None, cursor: str | None = None, limit: int = DEFAULT_PAGE_SIZE
 ) -> StaffPage:
-    """One page of the staff list. Two queries at most, whatever the size of the tables."""
+    """One page of the staff list. Two queries at most, whatever the size of the tables; a search adds one (the
+    statistics of the email columns, ``core.text_search.common_trigrams``) and one per segment (its ids)."""
     filters = filters or StaffFilters()
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     now = timezone.now()
     position = Cursor.decode(cursor) if cursor else None
+    search = _search_of(filters)
     if position is not None and position.backwards:
-        entries = _entries_backward(filters, cursor=position, limit=limit + 1, now=now)
+        entries = _entries_backward(filters, cursor=position, limit=limit + 1, now=now, search=search)
         has_before = len(entries) > limit
         entries = entries[-limit:] if has_before else entries
         has_after = True
     else:
-        entries = _entries_forward(filters, cursor=position, limit=limit + 1, now=now)
+        entries = _entries_forward(filters, cursor=position, limit=limit + 1, now=now, search=search)
         has_after = len(entries) > limit
         entries = entries[:limit]
         has_before = position is not None
