@@ -28,7 +28,7 @@ from accounts.tasks import DRAIN_RUNS, apply_webhook_events, drain_webhook_inbox
 from accounts.webhook_locks import INBOX_GATE_KEY
 from accounts.webhook_registry import handlers_for
 from core.audit import audit
-from core.jobs import enqueue_unless_waiting
+from core.jobs import enqueue_unless_waiting, waiting_runs_query
 from core.models import WebhookEvent
 from core.text import without_nul
 
@@ -79,11 +79,18 @@ def store_event(
         remote_ip=remote_ip,
     )
     coalesce = handled and drain_webhook_inbox.get_backend().supports_defer
+    waiting_query = waiting_runs_query(drain_webhook_inbox, limit=len(DRAIN_RUNS)) if coalesce else None
     with transaction.atomic():
-        # The gate must be held before looking for a waiting drain: the INSERT takes it when it stores the row.
-        if not WebhookEvent.objects.insert_once(event, lock_shared=INBOX_GATE_KEY if coalesce else None):
+        # The gate must be held before looking for a waiting drain: the INSERT takes it when it stores the row, and
+        # the count, though it travels with the INSERT, runs after it on a snapshot of its own.
+        if waiting_query is not None:
+            waiting = WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=waiting_query)
+            if waiting is None:
+                return None
+            enqueue_unless_waiting(drain_webhook_inbox, runs=DRAIN_RUNS, waiting=waiting[0])
+        elif not WebhookEvent.objects.insert_once(event, lock_shared=INBOX_GATE_KEY if coalesce else None):
             return None
-        if coalesce:
+        elif coalesce:
             enqueue_unless_waiting(drain_webhook_inbox, runs=DRAIN_RUNS)
         elif handled:
             apply_webhook_events.enqueue(event.pk)

@@ -58,22 +58,35 @@ def _waiting_sql(limit: int) -> str:
     )
 
 
-def enqueue_unless_waiting(task: Task[..., Any], *, runs: Sequence[dict[str, Any]] = ({},)) -> None:
+def waiting_runs_query(task: Task[..., Any], *, limit: int) -> tuple[str, list[Any]] | None:
+    """The statement (SQL, parameters) whose one row counts ``task``'s runs waiting to start, up to ``limit``;
+    ``None`` when its backend keeps no rows to count (anything but django-tasks-db)."""
+    backend = task.get_backend()
+    if not type(backend).__module__.startswith("django_tasks_db"):
+        return None
+    from django_tasks_db.models import get_date_max
+
+    return _waiting_sql(limit), [task.module_path, task.queue_name, backend.alias, get_date_max()]
+
+
+def enqueue_unless_waiting(
+    task: Task[..., Any], *, runs: Sequence[dict[str, Any]] = ({},), waiting: int | None = None
+) -> None:
     """Keep up to ``len(runs)`` runs of ``task`` waiting to start: with ``n`` waiting (any arguments), enqueue
     ``runs[n]``, or nothing when ``n`` reaches ``len(runs)`` (django-tasks-db). Other backends: enqueue ``runs[0]``.
 
     Call it in the transaction that stores what the task will read. A waiting run starts after this commit, so it
     sees what was stored; a run that has started may not, which is why only *waiting* (READY, not deferred) runs
     count. The caller must also keep a run that started after this check from reading before this commit (the
-    webhook inbox's gate, ``accounts.webhook_locks``).
+    webhook inbox's gate, ``accounts.webhook_locks``). ``waiting``: the count the caller already read with
+    ``waiting_runs_query`` in this transaction (the inbox reads it in the round trip of its INSERT).
     """
-    backend = task.get_backend()
-    waiting = 0
-    if type(backend).__module__.startswith("django_tasks_db"):
-        from django_tasks_db.models import get_date_max
-
-        with connection.cursor() as cursor:
-            cursor.execute(_waiting_sql(len(runs)), [task.module_path, task.queue_name, backend.alias, get_date_max()])
-            waiting = cursor.fetchone()[0]
+    if waiting is None:
+        waiting = 0
+        query = waiting_runs_query(task, limit=len(runs))
+        if query is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(*query)
+                waiting = cursor.fetchone()[0]
     if waiting < len(runs):
         task.enqueue(**runs[waiting])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.db import connections, models
@@ -58,6 +59,47 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
         when the row is inserted, the same statement also takes that advisory lock, shared, until commit (the
         inbox's gate, ``accounts.webhook_locks``).
         """
+        sql, values = self._insert_sql(event, lock_shared)
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, values)
+            return self._inserted(event, cursor.fetchone())
+
+    def insert_once_then(
+        self, event: WebhookEvent, *, lock_shared: int | None, then: tuple[str, Sequence[Any]]
+    ) -> tuple[Any, ...] | None:
+        """``insert_once``, then the statement ``then`` (SQL, parameters) in the same transaction: its first row,
+        or ``None`` when nothing was inserted (a duplicate).
+
+        On PostgreSQL (psycopg 3, client-side binding: Django's default) both statements go in one message, one
+        round trip instead of two. Each still runs on a snapshot of its own, taken when it starts (READ COMMITTED),
+        so ``then`` sees what was committed after the INSERT took ``lock_shared``, as if sent separately.
+        """
+        sql, values = self._insert_sql(event, lock_shared)
+        then_sql, then_values = then
+        with connections[self.db].cursor() as cursor:
+            if self._one_message():
+                cursor.execute(f"{sql}; {then_sql}", [*values, *then_values])
+                inserted = self._inserted(event, cursor.fetchone())
+                cursor.nextset()
+                then_row = cursor.fetchone()
+                return tuple(then_row) if inserted and then_row is not None else None
+            cursor.execute(sql, values)
+            if not self._inserted(event, cursor.fetchone()):
+                return None
+            cursor.execute(then_sql, then_values)
+            then_row = cursor.fetchone()
+            return tuple(then_row) if then_row is not None else None
+
+    def _one_message(self) -> bool:
+        """Whether several statements with parameters can go in one ``execute`` (psycopg 3's client-side cursor)."""
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            return False
+        from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+        return is_psycopg3 and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+
+    def _insert_sql(self, event: WebhookEvent, lock_shared: int | None) -> tuple[str, list[Any]]:
         meta = self.model._meta
         connection = connections[self.db]
         quote = connection.ops.quote_name
@@ -71,9 +113,9 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
         if lock_shared is not None and connection.vendor == "postgresql":
             sql += ", pg_advisory_xact_lock_shared(%s)"
             values.append(lock_shared)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            row = cursor.fetchone()
+        return sql, values
+
+    def _inserted(self, event: WebhookEvent, row: Sequence[Any] | None) -> bool:
         if row is None:
             return False
         event.pk = row[0]

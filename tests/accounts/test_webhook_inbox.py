@@ -351,6 +351,83 @@ def test_a_drain_that_starts_while_a_delivery_counts_on_it_waits_at_the_gate_and
     assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["SUCCESSFUL", "SUCCESSFUL"]
 
 
+def _gate_waiters() -> int:
+    """Connections of this database waiting for the inbox's gate."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = "
+            "current_database() AND l.locktype = 'advisory' AND l.objid = %s AND NOT l.granted",
+            [INBOX_GATE_KEY],
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_sent_with_the_insert_sees_what_committed_while_the_insert_waited_at_the_gate() -> None:
+    """``insert_once_then`` sends the INSERT and the count of waiting drains in one message. The count must still
+    read a snapshot taken after the INSERT got the gate: a drain that passed the gate meanwhile (and so no longer
+    waits) must not be counted as waiting, or the delivery would rely on it and its event would sit unapplied."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's advisory locks across connections")
+    marker = new_msg_id()
+    holding, release = threading.Event(), threading.Event()
+    counts: list[tuple[Any, ...] | None] = []
+    errors: list[BaseException] = []
+
+    def drain_at_the_gate() -> None:  # holds the gate, as wait_for_inbox_arrivals does, and writes meanwhile
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INBOX_GATE_KEY])
+                WebhookEvent.objects.create(svix_id=marker, type="user.created", status=WebhookEvent.Status.IGNORED)
+                holding.set()
+                assert release.wait(timeout=60)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            holding.set()
+        finally:
+            connections.close_all()
+
+    def delivery() -> None:
+        try:
+            with transaction.atomic():
+                event = WebhookEvent(svix_id=new_msg_id(), type="user.created")
+                then = ("SELECT count(*) FROM core_webhookevent WHERE svix_id = %s", [marker])
+                counts.append(WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=then))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=drain_at_the_gate)
+    holder.start()
+    assert holding.wait(timeout=60)
+    sender = threading.Thread(target=delivery)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not _gate_waiters():  # the INSERT is done and its statement waits for the gate
+            assert sender.is_alive(), "the delivery did not wait at the gate"
+            assert time.monotonic() < deadline, "the delivery never reached the gate"
+            time.sleep(0.02)
+    finally:
+        release.set()
+        holder.join(timeout=60)
+        sender.join(timeout=60)
+    assert not errors, errors
+    assert counts == [(1,)]  # the row committed while the INSERT waited: a snapshot from after the gate
+
+
+def test_insert_once_then_answers_none_for_a_duplicate() -> None:
+    event = WebhookEvent(svix_id=new_msg_id(), type="user.created")
+    then: tuple[str, list[Any]] = ("SELECT count(*) FROM core_webhookevent", [])
+    assert WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=then) == (1,)
+    again = WebhookEvent(svix_id=event.svix_id, type="user.created")
+    assert WebhookEvent.objects.insert_once_then(again, lock_shared=INBOX_GATE_KEY, then=then) is None
+    assert again._state.adding  # not taken for the stored row
+    assert WebhookEvent.objects.count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_deliveries_keep_two_drains_waiting_and_every_event_is_applied_once(settings: Any, clerk: ClerkDriver) -> None:
     settings.TASKS = DB_BACKEND
