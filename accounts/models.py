@@ -112,6 +112,9 @@ class Workspace(TimeStampedModel):
 
 
 class WorkspaceMembership(TimeStampedModel):
+    # No index of its own: ``accounts_membership_ws_joined`` serves the one list ordered by it, and a lone
+    # ``created_at`` index only tempted the planner into walking every workspace's members (issue 12).
+    created_at = models.DateTimeField(auto_now_add=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="workspace_memberships")
     role = models.CharField(max_length=20, choices=WorkspaceRole.choices, default=WorkspaceRole.MEMBER)
