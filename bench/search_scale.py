@@ -5,9 +5,10 @@ staff invitations (``bench/staff_list.py``'s seeding) and one workspace with N i
 in 10 at ``globex.test``), then times a page of 50 of each search through the product's selectors
 (``internal_users.selectors.staff_list``, ``invitations.pending.pending_page``), sizes alternating call by call,
 and prints queries, rows, medians and the ratio large/small. Then ``EXPLAIN ANALYZE`` of each at the large size,
-with the indexes the plans use: the trigram indexes of internal_users/0003 and invitations/0003 must be among them.
-Exit status 1 when a page's query count differs between the sizes, a trigram index is not used, or a plan reads a
-searched table with a sequential scan.
+with the indexes the plans use: the trigram indexes of internal_users/0003 and invitations/0003 must be among them,
+and the search windows' covering indexes (internal_users/0004) must be read index-only. Exit status 1 when a page's
+query count differs between the sizes, one of those indexes is not used so, or a plan reads a searched table with a
+sequential scan.
 
 Searches: a staff user's full email (one match), a common first name (``hana``, one staff user in 14), a last name
 also in invitation addresses (``lee``, one in 10 of both); staff pending invitations by one address and by ``lee``;
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -183,6 +185,10 @@ def _pages(workspace: Any) -> two_sizes.Pages:
     }
 
 
+# The search windows' indexes, which carry what the walk tests (internal_users/0004): read index-only.
+COVERING_INDEXES = ("accounts_user_staff_email_id", "internal_users_inv_created_id")
+INDEX_ONLY = r"Index Only Scan (?:Backward )?using {} "
+
 SEARCHED_TABLES = ("internal_users_internalinvitation", "accounts_user", "invitations_workspaceinvitation")
 
 
@@ -194,6 +200,16 @@ def _sequential_scans(figures: dict[str, two_sizes.Figures]) -> list[str]:
             text = two_sizes.plan(sql)
             found += [f"{name} ({table})" for table in SEARCHED_TABLES if f"Seq Scan on {table} " in text + " "]
     return sorted(set(found))
+
+
+def _read_index_only(figures: dict[str, two_sizes.Figures]) -> set[str]:
+    """The covering indexes that some statement reads with an index-only scan."""
+    found = set()
+    for page in figures.values():
+        for sql in page.sql:
+            text = two_sizes.plan(sql)
+            found |= {name for name in COVERING_INDEXES if re.search(INDEX_ONLY.format(name), text)}
+    return found
 
 
 def main() -> int:
@@ -225,6 +241,10 @@ def main() -> int:
             found = index in used
             ok = ok and found
             say(f"trigram index {index}: {'used' if found else 'NOT USED'}")
+        index_only = _read_index_only(figures["large"])
+        for index in COVERING_INDEXES:
+            ok = ok and index in index_only
+            say(f"window index {index}: {'read index-only' if index in index_only else 'NOT READ INDEX-ONLY'}")
         scanned = _sequential_scans(figures["large"])
         ok = ok and not scanned
         say(f"sequential scans of the searched tables: {', '.join(scanned) or 'none'}")
