@@ -37,6 +37,9 @@ class WorkspaceInvitationQuerySet(models.QuerySet["WorkspaceInvitation"]):
 
 
 class WorkspaceInvitation(TimeStampedModel):
+    # No index of its own: every list is a workspace's, ordered by ``invitations_ws_created``; a lone ``created_at``
+    # index only let the planner walk every workspace's invitations in time order and filter (migration 0005).
+    created_at = models.DateTimeField(auto_now_add=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(max_length=320)
     role = models.CharField(max_length=20, choices=WorkspaceRole.choices, default=WorkspaceRole.MEMBER)
@@ -80,7 +83,8 @@ class WorkspaceInvitation(TimeStampedModel):
             # Open rows past their expiry (they count as expired in the history); see invitations/history.py.
             # The history's email search also has a trigram index, PostgreSQL only (migration 0003).
             models.Index(fields=["workspace", "status", "expires_at"], name="invitations_ws_status_expiry"),
-            # Every status in one order: what a text search walks (core/text_search.py; migration 0004).
+            # Every status in one order: what a text search walks (core/text_search.py; migration 0004). On
+            # PostgreSQL it also carries what the walk tests, read index-only (migration 0005, ``INCLUDE``).
             models.Index(fields=["workspace", "-created_at", "-id"], name="invitations_ws_created"),
         ]
 
