@@ -1,5 +1,8 @@
 .DEFAULT_GOAL := help
 UV := python3 -m uv
+# Some machines (this CI box among them) set PYTHONDONTWRITEBYTECODE: every Python process would then compile the
+# ~1,500 modules it imports from source, about 2 s of CPU each, and the suite starts a hundred of them.
+unexport PYTHONDONTWRITEBYTECODE
 
 # pytest-xdist workers: one per core, at most 4 (each has its own test database, Clerk emulator and Redis database).
 TEST_WORKERS ?= $(shell python3 -c 'import os; print(max(1, min(4, len(os.sched_getaffinity(0)))))')
