@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+UNINHERITED = {"DJANGO_SETTINGS_MODULE", "COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"}
 
 
 def _services_missing() -> str | None:
@@ -53,7 +54,8 @@ pytestmark = [
 
 
 def _run(name: str) -> str:
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    # Without coverage's variables the bench and the servers it starts run untraced: they measure, the tests cover.
+    env = {key: value for key, value in os.environ.items() if key not in UNINHERITED}
     result = subprocess.run(  # noqa: S603
         [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick"],
         cwd=ROOT,

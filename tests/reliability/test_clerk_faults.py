@@ -5,7 +5,7 @@ Faults, injected in the in-thread emulator (or, for a refused connection, by poi
 
 - ``500``: every matching Clerk call answers 500;
 - ``429``: every matching call answers 429 with ``Retry-After: 30``;
-- ``timeout``: every matching call is held 2 s, past the client timeout (``CLERK_TIMEOUT_MS`` = 800 ms here); Clerk
+- ``timeout``: every matching call is held 1.2 s, past the client timeout (``CLERK_TIMEOUT_MS`` = 800 ms here); Clerk
   still does the work after the delay, so a write's outcome is truly ambiguous to us;
 - ``refused``: ``CLERK_API_URL`` points at the discard port, nothing listens.
 
@@ -67,7 +67,7 @@ FaultKind = Literal["500", "429", "timeout", "refused"]
 FAULTS: tuple[FaultKind, ...] = ("500", "429", "timeout", "refused")
 
 TIMEOUT_MS = 800
-DELAY_S = 2.0  # how long the emulator holds a request under the `timeout` fault
+DELAY_S = 1.2  # how long the emulator holds a request under the `timeout` fault: past TIMEOUT_MS, with room
 BUDGET_S = 5 * TIMEOUT_MS / 1000 + 2
 RETRY_AFTER_S = 30
 REFUSED_URL = "http://127.0.0.1:9/v1"  # the discard port: nothing listens, the connection is refused
