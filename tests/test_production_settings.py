@@ -76,3 +76,26 @@ def test_refuses_unsafe_values(name: str, value: str) -> None:
     result = _manage("check", env={**PRODUCTION_ENV, name: value})
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
+
+
+WSGI_REQUEST = """
+import sys
+from wsgiref.util import setup_testing_defaults
+from config.wsgi import application
+environ = {"HTTP_HOST": "app.example.com", "PATH_INFO": "/no-such-page/", "wsgi.url_scheme": "https"}
+setup_testing_defaults(environ)
+statuses = []
+body = b"".join(application(environ, lambda status, headers: statuses.append(status)))
+print(statuses[0], sys.modules["django.conf"].settings.SETTINGS_MODULE, b"<html" in body.lower())
+"""
+
+
+def test_the_wsgi_entry_point_runs_the_production_settings() -> None:
+    """What gunicorn loads (``config.wsgi:application``), with nothing but the production environment."""
+    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    env = {**clean, **{key: value for key, value in PRODUCTION_ENV.items() if key != "DJANGO_SETTINGS_MODULE"}}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", WSGI_REQUEST], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["404", "Not", "Found", "config.settings.production", "True"]

@@ -451,6 +451,21 @@ def test_deliveries_keep_two_drains_waiting_and_every_event_is_applied_once(sett
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_redelivery_through_the_coalescing_path_answers_duplicate_and_enqueues_nothing(
+    settings: Any, clerk: ClerkDriver
+) -> None:
+    settings.TASKS = DB_BACKEND
+    client = Client()
+    clerk.create_user("ann@example.com")
+    envelope, msg_id = clerk.event("user.created"), new_msg_id()
+    assert deliver(client, envelope, msg_id=msg_id).json()["status"] == "received"
+    tasks = DBTaskResult.objects.count()
+    assert deliver(client, envelope, msg_id=msg_id).json() == {"status": "duplicate", "svix_id": msg_id}
+    assert WebhookEvent.objects.filter(svix_id=msg_id).count() == 1
+    assert DBTaskResult.objects.count() == tasks
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_drains_from_both_ends_apply_each_event_once_in_order_per_object(
     settings: Any, clerk: ClerkDriver, extra_handler: Callable[[str, webhooks.WebhookHandler], None]
 ) -> None:

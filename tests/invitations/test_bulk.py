@@ -19,8 +19,10 @@ from clerk_emulator.state import Emulator
 from core.models import AuditEvent
 from invitations import bulk, csv_import, invite_check, pending, services
 from invitations.cooldown import ResendTooSoon
+from invitations.errors import TooManyEmails
 from invitations.invite_check import InviteEntry
 from invitations.models import InvitationStatus, WorkspaceInvitation
+from invitations.services import MAX_RAW_EMAILS
 from tests.conftest import SignedInClient
 from tests.invitations.factories import WorkspaceInvitationFactory
 
@@ -130,6 +132,13 @@ class TestCheck:
             return len(ctx.captured_queries)
 
         assert queries(3) == queries(100)
+
+    def test_more_than_the_raw_limit_is_refused_before_any_check(self, workspace: Workspace, org_admin: User) -> None:
+        entries = [InviteEntry(f"r{n}@example.com") for n in range(MAX_RAW_EMAILS + 1)]
+        with pytest.raises(TooManyEmails, match="at most"):
+            invite_check.invitations_check(
+                workspace=workspace, inviter=org_admin, entries=entries, default_role="member"
+            )
 
 
 class TestSendEntries:
@@ -279,6 +288,14 @@ class TestApi:
         assert sent.status_code == 200, sent.content
         assert [r["result"] for r in sent.json()["results"]] == ["invited", "invalid_email", "duplicate"]
         assert WorkspaceInvitation.objects.get().role == "admin"
+
+    def test_two_inputs_at_once_are_refused(self, ws_admin: SignedInClient, workspace: Workspace) -> None:
+        body = {"emails": ["a@example.com"], "entries": [{"email": "b@example.com"}]}
+        response = ws_admin.post(api(workspace, "check/"), body, format="json")
+        assert response.status_code == 400, response.content
+        assert set(response.json()) == {"code", "message", "extra"}
+        assert "exactly one of" in str(response.json())
+        assert not WorkspaceInvitation.objects.exists()
 
     def test_unreadable_csv_is_a_400_in_the_error_shape(self, ws_admin: SignedInClient, workspace: Workspace) -> None:
         from django.core.files.uploadedfile import SimpleUploadedFile
