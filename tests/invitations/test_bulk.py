@@ -16,13 +16,14 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from accounts.roles import Role, WorkspaceRole
 from clerk_emulator.state import Emulator
+from core.exceptions import PermissionDenied
 from core.models import AuditEvent
 from invitations import bulk, csv_import, invite_check, pending, services
 from invitations.cooldown import ResendTooSoon
-from invitations.errors import TooManyEmails
+from invitations.errors import NoEmails, TooManyEmails
 from invitations.invite_check import InviteEntry
 from invitations.models import InvitationStatus, WorkspaceInvitation
-from invitations.services import MAX_RAW_EMAILS
+from invitations.services import MAX_EMAILS, MAX_RAW_EMAILS
 from tests.conftest import SignedInClient
 from tests.invitations.factories import WorkspaceInvitationFactory
 
@@ -133,11 +134,29 @@ class TestCheck:
 
         assert queries(3) == queries(100)
 
-    def test_more_than_the_raw_limit_is_refused_before_any_check(self, workspace: Workspace, org_admin: User) -> None:
-        entries = [InviteEntry(f"r{n}@example.com") for n in range(MAX_RAW_EMAILS + 1)]
-        with pytest.raises(TooManyEmails, match="at most"):
+    @pytest.mark.parametrize(
+        ("emails", "refusal"),
+        [
+            (["", "  "], NoEmails),
+            ([f"r{n}@example.com" for n in range(MAX_EMAILS + 1)], TooManyEmails),
+            ([f"r{n}" for n in range(MAX_RAW_EMAILS + 1)], TooManyEmails),  # refused before any is looked at
+        ],
+        ids=["only-blank", "over-the-limit", "over-the-raw-limit"],
+    )
+    def test_refused_lists(
+        self, workspace: Workspace, org_admin: User, emails: list[str], refusal: type[Exception]
+    ) -> None:
+        entries = [InviteEntry(email) for email in emails]
+        with pytest.raises(refusal):
             invite_check.invitations_check(
                 workspace=workspace, inviter=org_admin, entries=entries, default_role="member"
+            )
+
+    def test_a_member_may_not_check(self, workspace: Workspace, clerk_session: Callable[..., Any]) -> None:
+        member = clerk_session(workspace=workspace, workspace_role=WorkspaceRole.MEMBER).user
+        with pytest.raises(PermissionDenied):
+            invite_check.invitations_check(
+                workspace=workspace, inviter=member, entries=[InviteEntry("a@example.com")], default_role="member"
             )
 
 
@@ -296,6 +315,12 @@ class TestApi:
         assert set(response.json()) == {"code", "message", "extra"}
         assert "exactly one of" in str(response.json())
         assert not WorkspaceInvitation.objects.exists()
+
+    def test_too_many_entries_are_refused(self, ws_admin: SignedInClient, workspace: Workspace) -> None:
+        entries = [{"email": f"e{n}@example.com"} for n in range(csv_import.MAX_CSV_ROWS + 1)]
+        response = ws_admin.post(api(workspace, "check/"), {"entries": entries}, format="json")
+        assert response.status_code == 400, response.content
+        assert f"At most {csv_import.MAX_CSV_ROWS} entries." in str(response.json())
 
     def test_unreadable_csv_is_a_400_in_the_error_shape(self, ws_admin: SignedInClient, workspace: Workspace) -> None:
         from django.core.files.uploadedfile import SimpleUploadedFile
