@@ -20,7 +20,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from accounts.tasks import DRAIN_RUNS, apply_webhook_events, drain_webhook_inbox
 from accounts.webhook_locks import INBOX_GATE_KEY
 from accounts.webhook_registry import handlers_for
 from core.audit import audit
-from core.jobs import enqueue_unless_waiting, waiting_runs_query
+from core.jobs import enqueue_unless_waiting, waiting_runs
 from core.models import WebhookEvent
 from core.text import without_nul
 
@@ -79,12 +79,12 @@ def store_event(
         remote_ip=remote_ip,
     )
     coalesce = handled and drain_webhook_inbox.get_backend().supports_defer
-    waiting_query = waiting_runs_query(drain_webhook_inbox, limit=len(DRAIN_RUNS)) if coalesce else None
+    counted = waiting_runs(drain_webhook_inbox, limit=len(DRAIN_RUNS)) if coalesce else None
     with transaction.atomic():
-        # The gate must be held before looking for a waiting drain: the INSERT takes it when it stores the row, and
-        # the count, though it travels with the INSERT, runs after it on a snapshot of its own.
-        if waiting_query is not None:
-            waiting = WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=waiting_query)
+        if counted is not None and connection.vendor == "postgresql":
+            # One statement: the INSERT, then (for a stored row) the gate and the count of waiting drains, read
+            # after the gate was taken (``WaitingRuns.after_gate``); the gate must be held before looking.
+            waiting = WebhookEvent.objects.insert_once_returning(event, also=counted.after_gate(INBOX_GATE_KEY))
             if waiting is None:
                 return None
             enqueue_unless_waiting(drain_webhook_inbox, runs=DRAIN_RUNS, waiting=waiting[0])

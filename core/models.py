@@ -64,42 +64,20 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
             cursor.execute(sql, values)
             return self._inserted(event, cursor.fetchone())
 
-    def insert_once_then(
-        self, event: WebhookEvent, *, lock_shared: int | None, then: tuple[str, Sequence[Any]]
-    ) -> tuple[Any, ...] | None:
-        """``insert_once``, then the statement ``then`` (SQL, parameters) in the same transaction: its first row,
-        or ``None`` when nothing was inserted (a duplicate).
-
-        On PostgreSQL (psycopg 3, client-side binding: Django's default) both statements go in one message, one
-        round trip instead of two. Each still runs on a snapshot of its own, taken when it starts (READ COMMITTED),
-        so ``then`` sees what was committed after the INSERT took ``lock_shared``, as if sent separately.
+    def insert_once_returning(self, event: WebhookEvent, *, also: tuple[str, Sequence[Any]]) -> tuple[Any, ...] | None:
+        """``insert_once``, with the SQL expression ``also`` (SQL, parameters) evaluated for the inserted row in the
+        same statement's ``RETURNING``: its value in a one-tuple, or ``None`` when nothing was inserted (a duplicate,
+        for which ``also`` is not evaluated). The inbox counts its waiting drains there (``core.jobs.WaitingRuns``).
         """
-        sql, values = self._insert_sql(event, lock_shared)
-        then_sql, then_values = then
+        sql, values = self._insert_sql(event, None, also=also)
         with connections[self.db].cursor() as cursor:
-            if self._one_message():
-                cursor.execute(f"{sql}; {then_sql}", [*values, *then_values])
-                inserted = self._inserted(event, cursor.fetchone())
-                cursor.nextset()
-                then_row = cursor.fetchone()
-                return tuple(then_row) if inserted and then_row is not None else None
             cursor.execute(sql, values)
-            if not self._inserted(event, cursor.fetchone()):
-                return None
-            cursor.execute(then_sql, then_values)
-            then_row = cursor.fetchone()
-            return tuple(then_row) if then_row is not None else None
+            row = cursor.fetchone()
+            return tuple(row[1:]) if self._inserted(event, row) else None
 
-    def _one_message(self) -> bool:
-        """Whether several statements with parameters can go in one ``execute`` (psycopg 3's client-side cursor)."""
-        connection = connections[self.db]
-        if connection.vendor != "postgresql":
-            return False
-        from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-        return is_psycopg3 and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
-
-    def _insert_sql(self, event: WebhookEvent, lock_shared: int | None) -> tuple[str, list[Any]]:
+    def _insert_sql(
+        self, event: WebhookEvent, lock_shared: int | None, *, also: tuple[str, Sequence[Any]] | None = None
+    ) -> tuple[str, list[Any]]:
         meta = self.model._meta
         connection = connections[self.db]
         quote = connection.ops.quote_name
@@ -113,6 +91,9 @@ class WebhookEventManager(models.Manager["WebhookEvent"]):
         if lock_shared is not None and connection.vendor == "postgresql":
             sql += ", pg_advisory_xact_lock_shared(%s)"
             values.append(lock_shared)
+        if also is not None:
+            sql += f", {also[0]}"
+            values.extend(also[1])
         return sql, values
 
     def _inserted(self, event: WebhookEvent, row: Sequence[Any] | None) -> bool:

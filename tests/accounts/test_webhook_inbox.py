@@ -27,13 +27,14 @@ from django.db import connection, connections, transaction
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.utils import timezone
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from accounts import webhook_apply, webhook_inbox, webhooks
 from accounts.models import User
 from accounts.roles import Role
 from accounts.webhook_locks import INBOX_GATE_KEY
 from core.audit import audit
+from core.jobs import WaitingRuns
 from core.models import AuditEvent, WebhookEvent
 from tests.accounts.webhook_support import ClerkDriver, deliver, new_msg_id
 from tests.conftest import ClerkSession
@@ -182,6 +183,7 @@ django.setup()
 from accounts import webhook_registry
 from accounts.webhook_apply import apply_object_events
 from core.audit import audit
+from core.jobs import WaitingRuns
 
 def hang(event):
     audit("test.half_done", target_type="webhook_event", target_id=event.svix_id)
@@ -363,13 +365,14 @@ def _gate_waiters() -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_count_sent_with_the_insert_sees_what_committed_while_the_insert_waited_at_the_gate() -> None:
-    """``insert_once_then`` sends the INSERT and the count of waiting drains in one message. The count must still
+def test_the_count_in_the_insert_sees_what_committed_while_the_insert_waited_at_the_gate() -> None:
+    """The INSERT counts the waiting drains in its own RETURNING (``WaitingRuns.after_gate``). The count must still
     read a snapshot taken after the INSERT got the gate: a drain that passed the gate meanwhile (and so no longer
-    waits) must not be counted as waiting, or the delivery would rely on it and its event would sit unapplied."""
+    waits) must not be counted as waiting, or the delivery would rely on it and its event would sit unapplied.
+    Here a run committed while the INSERT waited must be counted (a statement's own snapshot would miss it)."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's advisory locks across connections")
-    marker = new_msg_id()
+    runs = _runs_of(new_msg_id())
     holding, release = threading.Event(), threading.Event()
     counts: list[tuple[Any, ...] | None] = []
     errors: list[BaseException] = []
@@ -379,7 +382,7 @@ def test_the_count_sent_with_the_insert_sees_what_committed_while_the_insert_wai
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INBOX_GATE_KEY])
-                WebhookEvent.objects.create(svix_id=marker, type="user.created", status=WebhookEvent.Status.IGNORED)
+                _ready_run(runs)
                 holding.set()
                 assert release.wait(timeout=60)
         except BaseException as exc:  # pragma: no cover - reported below
@@ -392,8 +395,7 @@ def test_the_count_sent_with_the_insert_sees_what_committed_while_the_insert_wai
         try:
             with transaction.atomic():
                 event = WebhookEvent(svix_id=new_msg_id(), type="user.created")
-                then = ("SELECT count(*) FROM core_webhookevent WHERE svix_id = %s", [marker])
-                counts.append(WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=then))
+                counts.append(WebhookEvent.objects.insert_once_returning(event, also=runs.after_gate(INBOX_GATE_KEY)))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -418,14 +420,57 @@ def test_the_count_sent_with_the_insert_sees_what_committed_while_the_insert_wai
     assert counts == [(1,)]  # the row committed while the INSERT waited: a snapshot from after the gate
 
 
-def test_insert_once_then_answers_none_for_a_duplicate() -> None:
+def test_insert_once_returning_answers_none_for_a_duplicate() -> None:
     event = WebhookEvent(svix_id=new_msg_id(), type="user.created")
-    then: tuple[str, list[Any]] = ("SELECT count(*) FROM core_webhookevent", [])
-    assert WebhookEvent.objects.insert_once_then(event, lock_shared=INBOX_GATE_KEY, then=then) == (1,)
+    also: tuple[str, list[Any]] = ("%s + 1", [41])
+    assert WebhookEvent.objects.insert_once_returning(event, also=also) == (42,)
     again = WebhookEvent(svix_id=event.svix_id, type="user.created")
-    assert WebhookEvent.objects.insert_once_then(again, lock_shared=INBOX_GATE_KEY, then=then) is None
+    assert WebhookEvent.objects.insert_once_returning(again, also=also) is None
     assert again._state.adding  # not taken for the stored row
     assert WebhookEvent.objects.count() == 1
+
+
+def _runs_of(task_path: str, limit: int = 2) -> WaitingRuns:
+    return WaitingRuns(task_path, "default", "default", get_date_max(), limit)
+
+
+def _ready_run(runs: WaitingRuns, **fields: Any) -> DBTaskResult[..., Any]:
+    values: dict[str, Any] = {"status": "READY", "run_after": runs.run_after, **fields}
+    return DBTaskResult.objects.create(
+        task_path=runs.task_path,
+        queue_name=runs.queue_name,
+        backend_name=runs.backend_name,
+        args_kwargs={"args": [], "kwargs": {}},
+        exception_class_path="",
+        traceback="",
+        **values,
+    )
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_the_count_after_the_gate_counts_what_the_statement_counts(limit: int) -> None:
+    """The PostgreSQL function (core/migrations/0005) and ``WaitingRuns.statement`` count the same runs: READY and
+    not deferred, of this task, queue and backend, up to the limit; both read django-tasks-db's table."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the function exists on PostgreSQL only")
+    runs = _runs_of(new_msg_id(), limit)
+
+    def both() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(*runs.statement())
+            by_statement = cursor.fetchone()[0]
+            sql, params = runs.after_gate(INBOX_GATE_KEY)
+            cursor.execute(f"SELECT {sql}", params)
+            return by_statement, cursor.fetchone()[0]
+
+    assert both() == (0, 0)
+    _ready_run(runs, run_after=timezone.now() + timedelta(hours=1))  # deferred
+    _ready_run(runs, status="RUNNING")
+    _ready_run(_runs_of(new_msg_id()))  # another task
+    assert both() == (0, 0)
+    for waiting in range(1, 5):
+        _ready_run(runs)
+        assert both() == (min(waiting, limit),) * 2
 
 
 @pytest.mark.django_db(transaction=True)
