@@ -11,7 +11,7 @@ from core.models import AuditEvent
 from core.request_id import current_client_ip, current_request_id
 
 if TYPE_CHECKING:
-    from accounts.models import User
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 logger = logging.getLogger("audit")
 
@@ -26,7 +26,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 def audit_event(
     action: str,
     *,
-    actor: User | None = None,
+    actor: AbstractBaseUser | None = None,
     target_type: str = "",
     target_id: str | int = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
@@ -72,7 +72,7 @@ def _log(event: AuditEvent) -> None:
 def audit(
     action: str,
     *,
-    actor: User | None = None,
+    actor: AbstractBaseUser | None = None,
     target_type: str = "",
     target_id: str | int = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
